@@ -1,0 +1,92 @@
+"""Bills, payment orders, payments and invoice requests.
+
+A bill is one account's charge for one season. Late fees depend on the day they are looked at,
+so the bill stores what was fixed (base, discount, what was paid) and the service computes
+what is due now. ``Payment.transaction_id`` is unique: the database itself refuses a second
+credit for one transaction, whatever the application does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tools.db import Base, Fixed, IdMixin, JSONType, Money, TimestampMixin, UTCDateTime
+from tools.labels import sql_in
+
+BILL_STATUSES = ("unpaid", "partial", "paid", "waived")
+ORDER_STATUSES = ("pending", "paid", "closed", "expired")
+INVOICE_STATUSES = ("requested", "issued", "rejected")
+
+
+class Bill(IdMixin, TimestampMixin, Base):
+    __tablename__ = "bills"
+    __table_args__ = (
+        UniqueConstraint("account_id", "season_id"),
+        CheckConstraint(f"status IN {sql_in(BILL_STATUSES)}", name="status"),
+        CheckConstraint("base_amount >= 0 AND discount_amount >= 0 AND amount_paid >= 0", name="nonneg"),
+    )
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    season_id: Mapped[str] = mapped_column(ForeignKey("heating_seasons.id"), index=True)
+    heated_area: Mapped[Decimal] = mapped_column(Fixed(2))
+    unit_price: Mapped[Decimal] = mapped_column(Money())
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    base_amount: Mapped[Decimal] = mapped_column(Money())
+    discount_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    late_fee_paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    amount_paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(16), default="unpaid", index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaymentOrder(IdMixin, TimestampMixin, Base):
+    __tablename__ = "payment_orders"
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(ORDER_STATUSES)}", name="status"),
+        CheckConstraint("amount > 0", name="positive"),
+    )
+
+    order_no: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    # {bill_id: amount} as strings, fixed when the order is created.
+    allocations: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="wechat_pay")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+
+
+class Payment(IdMixin, Base):
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount > 0", name="positive"),)
+
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("payment_orders.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    method: Mapped[str] = mapped_column(String(20), default="wechat_pay")
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class InvoiceRequest(IdMixin, TimestampMixin, Base):
+    __tablename__ = "invoice_requests"
+    __table_args__ = (CheckConstraint(f"status IN {sql_in(INVOICE_STATUSES)}", name="status"),)
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    bill_id: Mapped[str] = mapped_column(ForeignKey("bills.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    tax_no: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    invoice_no: Mapped[str | None] = mapped_column(String(40), unique=True)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)

@@ -1,0 +1,37 @@
+"""Imports every model of the data layer so ``Base.metadata`` is complete (Alembic, test schemas)."""
+
+from tools.audit import AuditLog
+from tools.billing.models import Bill, InvoiceRequest, Payment, PaymentOrder
+from tools.company.models import Company, HeatingSeason, Tariff
+from tools.conversations.models import Conversation, Message
+from tools.crm.models import Account, Building, ChannelIdentity, Community, Resident
+from tools.dispatch.models import Assignment, Worker
+from tools.outbox import OutboxMessage
+from tools.staff.models import StaffUser
+from tools.tickets.models import BuildingIncident, Ticket, TicketAttachment, TicketEvent
+
+__all__ = [
+    "Account",
+    "Assignment",
+    "AuditLog",
+    "Bill",
+    "Building",
+    "BuildingIncident",
+    "ChannelIdentity",
+    "Community",
+    "Company",
+    "Conversation",
+    "HeatingSeason",
+    "InvoiceRequest",
+    "Message",
+    "OutboxMessage",
+    "Payment",
+    "PaymentOrder",
+    "Resident",
+    "StaffUser",
+    "Tariff",
+    "Ticket",
+    "TicketAttachment",
+    "TicketEvent",
+    "Worker",
+]
