@@ -1,0 +1,86 @@
+"""The one place the HTTP application is assembled, from the channel and back-office routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backoffice.deps import make_services
+from backoffice.jobs import Scheduler, default_jobs
+from backoffice.routes import auth, health, residents
+from tools.clock import Clock
+from tools.errors import DomainError
+from tools.logging import get_logger
+from tools.settings import Settings
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, run_jobs: bool | None = None) -> FastAPI:
+    """Build the app.
+
+    Jobs run in-process in the embedded profile; with Redis configured, ``warmline worker`` runs them.
+    """
+    if run_jobs is None:
+        run_jobs = settings.redis_url is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = make_services(settings, clock=clock)
+        app.state.services = services
+        scheduler = Scheduler(services, default_jobs()) if run_jobs else None
+        if scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler:
+                await scheduler.stop()
+            await services.engine.dispose()
+
+    app = FastAPI(
+        title="Warmline 暖线",
+        version="0.1.0",
+        description="供热企业智能客服：住户对话、业务工具、知识库与后台。",
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    for module in (health, auth, residents):
+        app.include_router(module.router)
+    return app
+
+
+def _error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(_error_body(exc.code, exc.message, **exc.details), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": [str(part) for part in err.get("loc", ())], "msg": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            _error_body("invalid_request", "请求格式不正确", problems=problems), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        messages = {404: "接口不存在", 405: "不支持该请求方法"}
+        message = messages.get(exc.status_code, str(exc.detail))
+        return JSONResponse(_error_body(f"http_{exc.status_code}", message), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return JSONResponse(_error_body("internal", "系统繁忙，请稍后再试"), status_code=500)

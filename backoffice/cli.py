@@ -1,0 +1,157 @@
+"""The ``warmline`` command: a composition root that builds settings and services, then acts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tools.logging import configure_logging
+from tools.settings import Settings
+
+app = typer.Typer(help="暖线 Warmline：供热企业智能客服", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="导入住户、账单、维修师傅 CSV", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+HostOpt = Annotated[str, typer.Option(help="监听地址")]
+PortOpt = Annotated[int, typer.Option(help="监听端口")]
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    return settings
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from backoffice.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+@app.command()
+def migrate() -> None:
+    """升级数据库结构到最新版本。"""
+    from backoffice.migrate import upgrade
+
+    upgrade(_settings())
+    typer.echo("数据库已是最新结构")
+
+
+@app.command()
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """启动 HTTP 服务（先自动迁移数据库）。"""
+    from backoffice.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings)
+    _serve(settings, host, port)
+
+
+@app.command()
+def worker() -> None:
+    """运行后台任务（分布式部署时单独运行；内嵌模式下任务随服务进程运行）。"""
+    from backoffice.deps import make_services
+    from backoffice.jobs import Scheduler, default_jobs
+
+    settings = _settings()
+
+    async def run() -> None:
+        services = make_services(settings)
+        scheduler = Scheduler(services, default_jobs())
+        scheduler.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await scheduler.stop()
+            await services.engine.dispose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def demo(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="只写入演示数据，不启动服务")] = False,
+) -> None:
+    """写入演示供热公司（可重复执行）并启动服务。"""
+    from backoffice.demo import load_demo
+    from backoffice.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings)
+    summary = asyncio.run(load_demo(settings))
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    if not no_serve:
+        typer.echo(f"演示公司已就绪：http://{host}:{port}/docs  （后台账号见 README）")
+        _serve(settings, host, port)
+
+
+def _run_import(kind: str, path: Path) -> None:
+    from tools.importing import import_csv
+
+    from backoffice.migrate import upgrade
+    from tools.clock import SystemClock
+    from tools.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    upgrade(settings)
+
+    async def run() -> int:
+        engine = make_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                report = await import_csv(session, kind=kind, path=path, clock=SystemClock())
+                if report.errors:
+                    await session.rollback()
+                else:
+                    await session.commit()
+        finally:
+            await engine.dispose()
+        for error in report.errors:
+            typer.echo(f"第 {error.line} 行：{error.reason}", err=True)
+        if report.errors:
+            typer.echo(f"导入失败：{len(report.errors)} 行有错误，未写入任何数据", err=True)
+            return 1
+        typer.echo(f"导入成功：新增 {report.created} 条，更新 {report.updated} 条")
+        return 0
+
+    code = asyncio.run(run())
+    if code:
+        raise typer.Exit(code)
+
+
+@import_app.command("residents")
+def import_residents(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """导入住户与户号（CSV）。"""
+    _run_import("residents", file)
+
+
+@import_app.command("bills")
+def import_bills(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """导入账单（CSV）。"""
+    _run_import("bills", file)
+
+
+@import_app.command("workers")
+def import_workers(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """导入维修师傅（CSV）。"""
+    _run_import("workers", file)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

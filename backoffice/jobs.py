@@ -1,0 +1,95 @@
+"""Periodic jobs: outbox delivery, reminders, SLA scans, KB mining and notice expiry.
+
+One scheduler serves both profiles. Embedded: it runs inside the API process (started by the app
+lifespan). Distributed: ``warmline worker`` runs it in its own process, and each run takes a
+Redis lock named after the job so several workers (or a restarted one) never run a job twice in
+the same slot. A failing job is logged and retried at its next slot; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from tools.logging import get_logger
+
+if TYPE_CHECKING:
+    from backoffice.deps import AppServices
+
+log = get_logger(__name__)
+
+JobFn = Callable[["AppServices"], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: JobFn
+
+
+class JobLock:
+    """Cross-process mutual exclusion for one job slot; a no-op in the embedded profile."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._redis: Any = None
+        if redis_url:
+            import redis.asyncio as redis
+
+            self._redis = redis.from_url(redis_url)
+
+    async def acquire(self, name: str, ttl: timedelta) -> bool:
+        if self._redis is None:
+            return True
+        ms = max(1000, int(ttl.total_seconds() * 1000) - 500)
+        return bool(await self._redis.set(f"warmline:job:{name}", "1", nx=True, px=ms))
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
+class Scheduler:
+    def __init__(self, services: AppServices, jobs: list[Job]) -> None:
+        self.services = services
+        self.jobs = jobs
+        self._lock = JobLock(services.settings.redis_url)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def run_once(self, job: Job) -> Any:
+        if not await self._lock.acquire(job.name, job.every):
+            return None
+        try:
+            result = await job.run(self.services)
+        except Exception:
+            log.exception("job_failed", job=job.name)
+            return None
+        if result:
+            log.info("job_done", job=job.name, result=result)
+        return result
+
+    async def _loop(self, job: Job) -> None:
+        while True:
+            await self.run_once(job)
+            await asyncio.sleep(job.every.total_seconds())
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._loop(job), name=f"job:{job.name}") for job in self.jobs]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self._lock.close()
+
+
+def default_jobs() -> list[Job]:
+    """The company's standing jobs. Each entry wraps a service function in its own transaction."""
+    return []
