@@ -103,5 +103,18 @@ class ChannelIdentity(IdMixin, TimestampMixin, Base):
     external_id: Mapped[str] = mapped_column(String(128))
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BindingAttempt(IdMixin, Base):
+    """Every try to bind a chat identity to an account, kept to rate-limit guessing.
+
+    Limits count failures both per identity and per account number: a visitor can open many web
+    sessions, but the 10,000 possible last-four digits of one account must not be walkable.
+    """
+
+    __tablename__ = "binding_attempts"
+
+    identity_id: Mapped[str] = mapped_column(ForeignKey("channel_identities.id"), index=True)
+    account_no: Mapped[str] = mapped_column(String(20), index=True)
+    success: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
