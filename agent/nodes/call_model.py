@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import SystemMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from agent.context import turn_context
+from agent.prompts.system import render_system_prompt
+from agent.state import ConversationState
+
+HISTORY_WINDOW = 24
+
+
+def make_call_model(model: Runnable | BaseChatModel) -> Any:
+    async def call_model(state: ConversationState, config: RunnableConfig) -> dict[str, Any]:
+        """One model step over the recent history; the model decides on tool calls or a reply."""
+        ctx = turn_context(config)
+        company = ctx.extra.get("company_name", "供热公司")
+        system = SystemMessage(render_system_prompt(company=company, resident_brief=ctx.resident_brief))
+        history = _recent(state["messages"])
+        response = await model.ainvoke([system, *history], config)
+        return {"messages": [response], "steps": state.get("steps", 0) + 1}
+
+    return call_model
+
+
+def _recent(messages: list[Any]) -> list[Any]:
+    """The last messages, never starting on a tool result whose call was cut off."""
+    window = messages[-HISTORY_WINDOW:]
+    while window and getattr(window[0], "type", "") == "tool":
+        window = window[1:]
+    return window
