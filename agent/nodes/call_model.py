@@ -18,7 +18,17 @@ def make_call_model(model: Runnable | BaseChatModel) -> Any:
         """One model step over the recent history; the model decides on tool calls or a reply."""
         ctx = turn_context(config)
         company = ctx.extra.get("company_name", "供热公司")
-        system = SystemMessage(render_system_prompt(company=company, resident_brief=ctx.resident_brief))
+        labels = state.get("labels", [])
+        # LLM backends read the prompt; the offline policy reads the same facts as structured data.
+        system = SystemMessage(
+            render_system_prompt(company=company, resident_brief=ctx.resident_brief),
+            additional_kwargs={
+                "policy": {
+                    "labels": dict(labels[-1]) if labels else None,
+                    "bound": ctx.resident.account_id is not None,
+                }
+            },
+        )
         history = _recent(state["messages"])
         response = await model.ainvoke([system, *history], config)
         return {"messages": [response], "steps": state.get("steps", 0) + 1}
