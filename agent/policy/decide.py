@@ -52,6 +52,13 @@ def decide(view: TurnView) -> Act:
         )
     if category == "praise_suggestion" or (signals.THANKS.search(text) and category in ("other", "progress")):
         return Act("thank", reply="感谢您的认可和建议！我们会转达给相关师傅和部门，有需要随时找我。")
+    # A reply to the bot's own question continues that thread whatever the classifier makes of it
+    # ("单位抬头：XX公司" after asking for an invoice title; "屋里15度" after self-check steps).
+    last_act = view.previous_acts[-1] if view.previous_acts else None
+    if last_act == "invoice_ask_title" and view.slots.invoice_title:
+        return _invoice(view)
+    if last_act == "self_check" and category in ("other", "inquiry", "no_heat"):
+        return _no_heat(view)
     handler = _HANDLERS.get(category, _knowledge)
     return handler(view)
 
