@@ -95,7 +95,14 @@ def test_account_specific_requests_need_binding() -> None:
 
 def test_invoice_asks_for_a_title_then_requests() -> None:
     assert decide(view("我要开发票", "billing")).name == "invoice_ask_title"
-    act = decide(view("单位抬头：滨河市第一中学 税号91210100MA0XYZ1234", "billing", history=["我要开发票"]))
+    act = decide(
+        view(
+            "单位抬头：滨河市第一中学 税号91210100MA0XYZ1234",
+            "other",
+            history=["我要开发票"],
+            acts=["invoice_ask_title"],
+        )
+    )
     assert act.tool == "request_invoice"
     assert act.args["title"] == "滨河市第一中学" and act.args["tax_no"] == "91210100MA0XYZ1234"
 
