@@ -30,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/warmline demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
 	$(BIN)/lint-imports
 
 test-sqlite: $(STAMP)

@@ -48,6 +48,13 @@ class AgentRuntime:
     suggest: Suggest
     company_name: str = "供热公司"
 
+    @staticmethod
+    def resident_context(conversation: Any) -> ResidentContext:
+        """Identity for tools, from the server-side conversation row only."""
+        return ResidentContext(
+            channel=conversation.channel, conversation_id=conversation.id, account_id=conversation.account_id
+        )
+
     async def respond(self, inbound: InboundMessage) -> AgentReply:
         async with self.locks.hold(inbound.conversation_id):
             return await self._turn(inbound)

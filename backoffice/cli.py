@@ -95,11 +95,10 @@ def demo(
 
 
 def _run_import(kind: str, path: Path) -> None:
-    from tools.importing import import_csv
-
     from backoffice.migrate import upgrade
     from tools.clock import SystemClock
     from tools.db import make_engine, make_sessionmaker
+    from tools.importing import import_csv
 
     settings = _settings()
     upgrade(settings)
