@@ -1,0 +1,85 @@
+"""Cue rules for emotion and urgency: the words that decide them when they are present.
+
+The statistical model learns the common cases; these cues make the cases that matter most
+reliable — an emergency must never be missed, and anger that threatens 12345 or the media must
+never read as neutral. Each urgency decision carries its reasons for the agent's view.
+"""
+
+from __future__ import annotations
+
+import re
+
+ANGRY = re.compile(
+    r"投诉|12345|媒体|曝光|骗|垃圾|破公司|凭什么|什么玩意|欺负|踢皮球|态度(太)?(差|恶劣)|骂|滚|草|tmd|他妈"
+)
+SATISFIED = re.compile(r"谢谢|感谢|点赞|好评|辛苦了|满意|很好|给力|表扬|真好")
+ANXIOUS = re.compile(r"急|快来|快点|怎么办|咋办|老人|老伴|孩子|婴儿|宝宝|孕|淹|爆|喷水|吓人|要掉")
+DISSATISFIED = re.compile(r"还不|怎么还|咋还|一直没|等了|没人|太差|没动静|人呢|不管|不够|受不了|冻死")
+COMPLAINT = re.compile(r"投诉|12345|媒体|曝光|乱收费|态度(太)?(差|恶劣)|什么玩意|修不好|没修好")
+SHOUTING = re.compile(r"[!！]{2,}")
+
+EMERGENCY = re.compile(
+    r"爆管|爆了|爆裂|跑水|水淹|淹了|淹到|喷水|发大水|流到楼下|漏(得|的)?(很)?厉害|漏电|冒水"
+)
+VULNERABLE = re.compile(r"老人|老伴|独居|婴儿|宝宝|孩子|月子|孕妇|病人|瘫痪|腿脚不好|感冒|发烧")
+COLD = re.compile(r"冷|冻|凉|不热|度")
+LONG_COLD = re.compile(r"全屋|整栋|全楼|单元都|一天一夜|[两三四五几]天|一周|好几天|冰窖")
+TEMPERATURE = re.compile(r"(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(度|℃)")
+_CN = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_CN.get(tens, 1) if tens else 1) * 10 + _CN.get(ones, 0)
+    return _CN.get(text)
+
+
+def complaint_cue(text: str) -> bool:
+    return bool(COMPLAINT.search(text))
+
+
+def emotion_cue(text: str) -> str | None:
+    if ANGRY.search(text) or (SHOUTING.search(text) and DISSATISFIED.search(text)):
+        return "angry"
+    if SATISFIED.search(text) and not DISSATISFIED.search(text):
+        return "satisfied"
+    if ANXIOUS.search(text):
+        return "anxious"
+    if DISSATISFIED.search(text):
+        return "dissatisfied"
+    return None
+
+
+def indoor_temperature(text: str) -> int | None:
+    for match in TEMPERATURE.finditer(text):
+        value = _number(match.group(1))
+        if value is not None and 0 <= value <= 30:
+            return value
+    return None
+
+
+def urgency_of(text: str, category: str, *, vulnerable: bool) -> tuple[str, list[str]]:
+    reasons: list[str] = []
+    if EMERGENCY.search(text) and category in ("leak", "no_heat", "valve", "equipment_noise", "other"):
+        return "emergency", ["爆管/跑水/水淹"]
+    temperature = indoor_temperature(text)
+    if category == "no_heat":
+        at_risk = vulnerable or bool(VULNERABLE.search(text))
+        if at_risk and (COLD.search(text) or temperature is not None):
+            reasons.append("老人/婴幼儿等受冻" if not vulnerable else "重点关注住户，室温过低")
+            if temperature is None or temperature <= 14:
+                return "emergency", reasons
+            return "high", reasons
+        if temperature is not None and temperature <= 12:
+            return "high", [f"室温仅{temperature}℃"]
+        if LONG_COLD.search(text):
+            return "high", ["全屋或长时间不热"]
+        return "normal", reasons
+    if category == "leak":
+        return "high", ["漏水需尽快处理"]
+    if category in ("valve", "equipment_noise", "progress", "complaint"):
+        return "normal", reasons
+    return "low", reasons
