@@ -8,20 +8,39 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from langchain_core.language_models import BaseChatModel
+from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.context import Classifier
+from agent.factory import make_agent_runtime
 from backoffice.deps import make_services
 from backoffice.jobs import Scheduler, default_jobs
 from backoffice.routes import auth, health, residents
+from channels.web import pages
+from channels.web import routes as chat
+from kb.ingest import make_kb
+from kb.retriever import KnowledgeBase
 from tools.clock import Clock
+from tools.company.models import Company
+from tools.context import ToolDeps
 from tools.errors import DomainError
+from tools.events import make_event_bus
 from tools.logging import get_logger
 from tools.settings import Settings
 
 log = get_logger(__name__)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, run_jobs: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    run_jobs: bool | None = None,
+    kb: KnowledgeBase | None = None,
+    model: BaseChatModel | None = None,
+    classifier: Classifier | None = None,
+) -> FastAPI:
     """Build the app.
 
     Jobs run in-process in the embedded profile; with Redis configured, ``warmline worker`` runs them.
@@ -32,16 +51,31 @@ def create_app(settings: Settings, *, clock: Clock | None = None, run_jobs: bool
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = make_services(settings, clock=clock)
-        app.state.services = services
+        events = make_event_bus(settings.redis_url)
+        knowledge = kb or make_kb(settings)
+        app.state.services, app.state.events, app.state.kb = services, events, knowledge
+        deps = ToolDeps(settings=settings, clock=services.clock, sessions=services.sessions)
+        async with services.sessions() as session:
+            company = await session.scalar(select(Company.name).limit(1))
         scheduler = Scheduler(services, default_jobs()) if run_jobs else None
-        if scheduler:
-            scheduler.start()
-        try:
-            yield
-        finally:
+        async with make_agent_runtime(
+            deps,
+            kb=knowledge,
+            events=events,
+            company_name=company or "供热公司",
+            model=model,
+            classifier=classifier,
+        ) as agent:
+            app.state.agent = agent
             if scheduler:
-                await scheduler.stop()
-            await services.engine.dispose()
+                scheduler.start()
+            try:
+                yield
+            finally:
+                if scheduler:
+                    await scheduler.stop()
+                await events.close()
+                await services.engine.dispose()
 
     app = FastAPI(
         title="Warmline 暖线",
@@ -50,8 +84,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, run_jobs: bool
         lifespan=lifespan,
     )
     _install_error_handlers(app)
-    for module in (health, auth, residents):
-        app.include_router(module.router)
+    for router in (health.router, auth.router, residents.router, chat.router, pages.router):
+        app.include_router(router)
     return app
 
 

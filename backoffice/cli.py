@@ -16,6 +16,8 @@ from tools.settings import Settings
 app = typer.Typer(help="暖线 Warmline：供热企业智能客服", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="导入住户、账单、维修师傅 CSV", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+kb_app = typer.Typer(help="知识库：导入文档、检索", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
 
 HostOpt = Annotated[str, typer.Option(help="监听地址")]
 PortOpt = Annotated[int, typer.Option(help="监听端口")]
@@ -143,6 +145,86 @@ def import_bills(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
 def import_workers(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """导入维修师傅（CSV）。"""
     _run_import("workers", file)
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="文件或文件夹：.md .txt .html .pdf .docx .yaml")],
+) -> None:
+    """导入知识库文档（只重新处理有变化的文档）。"""
+    from backoffice.migrate import upgrade
+    from kb.ingest import ingest_paths, make_kb
+    from tools.clock import SystemClock
+    from tools.db import make_engine, make_sessionmaker, transaction
+
+    settings = _settings()
+    upgrade(settings)
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        typer.echo(f"找不到：{', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+
+    async def run() -> dict:
+        engine = make_engine(settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                report = await ingest_paths(
+                    session, paths, kb=make_kb(settings), clock=SystemClock(), actor="cli"
+                )
+            return report.as_dict()
+        finally:
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    if result["problems"] and not (result["created"] or result["updated"] or result["unchanged"]):
+        raise typer.Exit(1)
+
+
+@kb_app.command("search")
+def kb_search(
+    query: str,
+    k: Annotated[int, typer.Option(help="返回条数")] = 5,
+    community: Annotated[str | None, typer.Option(help="按小区范围检索")] = None,
+    building: Annotated[str | None, typer.Option(help="按楼号范围检索")] = None,
+    staff: Annotated[bool, typer.Option(help="包含内部文档")] = False,
+) -> None:
+    """检索知识库（命中测试），打印每条结果的得分和原因。"""
+    from kb.ingest import make_kb
+    from kb.retriever import Scope
+    from tools.clock import SystemClock, local_date
+
+    settings = _settings()
+    scope = Scope(today=local_date(SystemClock()), community=community, building=building, staff=staff)
+    result = make_kb(settings).search(query, scope=scope, k=k)
+    output = {
+        "query": query,
+        "confident": result.confident,
+        "confidence": result.confidence,
+        "passages": [passage.__dict__ for passage in result.passages],
+    }
+    typer.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def classify(text: str) -> None:
+    """对一条住户消息分类，输出 JSON（类别、情绪、紧急程度、置信度）。"""
+    from agent.classify import make_classifier
+
+    result = make_classifier().classify(text)
+    typer.echo(
+        json.dumps(
+            {
+                "category": result.category,
+                "emotion": result.emotion,
+                "urgency": result.urgency,
+                "confidence": result.confidence,
+                "emotion_confidence": result.emotion_confidence,
+                "urgency_reasons": result.urgency_reasons,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from agent.classify.normalize import normalize
 from agent.classify.rules import complaint_cue, emotion_cue, urgency_of
+from tools.text import normalize
 
 DATA = Path(__file__).parent / "data"
 _CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")

@@ -1,6 +1,7 @@
 """Normalisation for matching: full-width → half-width, traditional → simplified, squeezed repeats.
 
-The original text is always kept for display and storage; this form is only for the models.
+Shared by the classifier and the knowledge base so both see residents' text the same way. The
+original text is always kept for display and storage; this form is only for matching.
 """
 
 from __future__ import annotations

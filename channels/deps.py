@@ -1,0 +1,43 @@
+"""FastAPI dependencies for channel routers.
+
+Channels sit beside the back office, not under it, so they read the services the app factory put
+on ``app.state`` through this small protocol instead of importing the back office.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent.runtime import AgentRuntime
+from tools.clock import Clock
+from tools.settings import Settings
+
+
+class ChannelServices(Protocol):
+    settings: Settings
+    clock: Clock
+    sessions: async_sessionmaker[AsyncSession]
+
+
+def get_channel_services(request: Request) -> ChannelServices:
+    return request.app.state.services
+
+
+def get_agent(request: Request) -> AgentRuntime:
+    return request.app.state.agent
+
+
+ChannelServicesDep = Annotated[ChannelServices, Depends(get_channel_services)]
+AgentDep = Annotated[AgentRuntime, Depends(get_agent)]
+
+
+async def get_channel_session(services: ChannelServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.sessions() as session, session.begin():
+        yield session
+
+
+ChannelSessionDep = Annotated[AsyncSession, Depends(get_channel_session)]
