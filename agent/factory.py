@@ -30,8 +30,9 @@ from tools.events import EventBus
 def business_tools() -> list[BaseTool]:
     """The business modules' agent tools (each reads identity from the server-side context)."""
     from tools.crm.tools import CRM_TOOLS
+    from tools.tickets.tools import TICKET_TOOLS
 
-    return [*CRM_TOOLS]
+    return [*TICKET_TOOLS, *CRM_TOOLS]
 
 
 @contextlib.asynccontextmanager

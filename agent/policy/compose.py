@@ -67,13 +67,16 @@ def _knowledge(act: str, data: Any, *, question: str, slots: Slots) -> AIMessage
             return AIMessage(text, additional_kwargs={"policy_act": act})
         return AIMessage(UNSURE, additional_kwargs={"policy_act": act, "unanswered": True})
     top = passages[0]
-    if top.get("kind") == "faq" and top.get("answer"):
-        body = top["answer"]
-    elif act == "self_check" and (steps := steps_of(top.get("text", ""))):
+    guide = next((p for p in passages if steps_of(p.get("text", ""))), None) if act == "self_check" else None
+    if guide is not None:
+        steps = steps_of(guide["text"])
         body = "您可以先按这几步自查：\n" + "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
+        top = guide
+    elif top.get("kind") == "faq" and top.get("answer"):
+        body = top["answer"]
     else:
         body = best_sentences(question, top.get("text", "")) or top.get("text", "")[:200]
-    text = body + cite(passages[:1])
+    text = body + cite([top])
     if act == "self_check":
         questions = slots.missing_no_heat()
         text += (
