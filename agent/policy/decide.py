@@ -90,6 +90,8 @@ def _repair_ticket(view: TurnView, category: str, *, urgency: str | None = None)
 
 
 def _no_heat(view: TurnView) -> Act:
+    if signals.ASKS_WHY_STOPPED.search(view.text) and not signals.WANTS_VISIT.search(view.text):
+        return _knowledge(view)  # a planned stoppage or notice answers this, not a self-check
     slots = view.slots
     gave_self_check = "self_check" in view.previous_acts
     urgent = view.urgency in ("emergency", "high")

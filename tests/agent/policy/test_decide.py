@@ -125,3 +125,8 @@ def test_extractive_answer_keeps_the_passage_numbers() -> None:
 
 def test_steps_are_read_from_numbered_lines() -> None:
     assert steps_of("## 放气\n1. 关闭阀门\n2. 打开放气阀\n说明文字") == ["关闭阀门", "打开放气阀"]
+
+
+def test_asking_why_the_heat_stops_searches_notices_instead_of_self_check() -> None:
+    act = decide(view("我家是3号楼，明天为啥停热", "no_heat", acts=["self_check"]))
+    assert act.tool == "search_knowledge" and act.args["query"] == "我家是3号楼，明天为啥停热"
