@@ -45,7 +45,7 @@ TICKET_NO = re.compile(r"(?<![A-Za-z0-9])(BX\d{8,14})(?!\d)", re.IGNORECASE)
 APPLY_SUSPEND = re.compile(r"(我要|我想|申请|办理|帮我)(一?下)?(报停|停供|停暖)")
 APPLY_RESUME = re.compile(r"(我要|我想|申请|办理|帮我)(一?下)?(恢复供暖|恢复|开通|开栓|复供)")
 CANCEL = re.compile(r"取消(工单|报修|预约)|不用(来|修)了|不用师傅|已经好了|自己修好")
-ASKS_WHY_STOPPED = re.compile(r"为啥|为什么|怎么回事|咋回事|通知|停热|停暖|检修|抢修|改造|什么时候恢复")
+ASKS_WHY_STOPPED = re.compile(r"通知|停热|停暖|检修|抢修|改造|什么时候恢复|几点恢复")
 GREETING = re.compile(r"^(你好|您好|在吗|在不在|hello|hi|喂|哈喽|有人吗)[!！?？。~～\s]*$", re.IGNORECASE)
 THANKS = re.compile(r"谢谢|感谢|辛苦|点赞|好评|给力|满意")
 

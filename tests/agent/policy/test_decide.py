@@ -130,3 +130,7 @@ def test_steps_are_read_from_numbered_lines() -> None:
 def test_asking_why_the_heat_stops_searches_notices_instead_of_self_check() -> None:
     act = decide(view("我家是3号楼，明天为啥停热", "no_heat", acts=["self_check"]))
     assert act.tool == "search_knowledge" and act.args["query"] == "我家是3号楼，明天为啥停热"
+
+
+def test_why_is_my_heating_cold_is_still_a_symptom_report() -> None:
+    assert decide(view("暖气为啥不热", "no_heat")).name == "self_check"
