@@ -16,7 +16,7 @@ from agent.context import Classifier
 from agent.factory import make_agent_runtime
 from backoffice.deps import make_services
 from backoffice.jobs import Scheduler, default_jobs
-from backoffice.routes import auth, health, residents
+from backoffice.routes import auth, conversations, health, residents
 from channels.web import pages
 from channels.web import routes as chat
 from kb.ingest import make_kb
@@ -84,7 +84,8 @@ def create_app(
         lifespan=lifespan,
     )
     _install_error_handlers(app)
-    for router in (health.router, auth.router, residents.router, chat.router, pages.router):
+    routers = (health.router, auth.router, residents.router, conversations.router, chat.router, pages.router)
+    for router in routers:
         app.include_router(router)
     return app
 
