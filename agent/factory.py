@@ -29,10 +29,11 @@ from tools.events import EventBus
 
 def business_tools() -> list[BaseTool]:
     """The business modules' agent tools (each reads identity from the server-side context)."""
+    from tools.billing.tools import BILLING_TOOLS
     from tools.crm.tools import CRM_TOOLS
     from tools.tickets.tools import TICKET_TOOLS
 
-    return [*TICKET_TOOLS, *CRM_TOOLS]
+    return [*BILLING_TOOLS, *TICKET_TOOLS, *CRM_TOOLS]
 
 
 @contextlib.asynccontextmanager

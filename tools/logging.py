@@ -49,7 +49,8 @@ def configure_logging(*, level: str = "INFO", json: bool = True, stream: Any = N
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "chromadb", "jieba", "urllib3"):
+    # wechatpy logs its signing string, API key included, at DEBUG: never let that through.
+    for noisy in ("httpx", "httpcore", "chromadb", "jieba", "urllib3", "wechatpy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -107,3 +107,12 @@ async def test_bad_input_is_a_4xx_never_a_500(client) -> None:
 async def test_the_widget_and_demo_page_are_served(client) -> None:
     assert "wl-panel" in (await client.get("/widget.js")).text
     assert "/widget.js" in (await client.get("/")).text
+
+
+async def test_a_bound_resident_sees_their_bill_and_gets_a_payment_order(client) -> None:
+    session_id, headers, _ = await _open(client, account_no="2026010001", phone_last4="0001")
+    bill = await _say(client, session_id, headers, "我欠多少钱")
+    assert bill["classification"]["category"] == "billing" and "2327.00" in bill["reply"]
+    pay = await _say(client, session_id, headers, "我要交暖气费")
+    assert pay["payment_order"]["amount"] == "2327.00"
+    assert pay["payment_order"]["order_no"] in pay["reply"]

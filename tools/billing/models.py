@@ -4,6 +4,9 @@ A bill is one account's charge for one season. Late fees depend on the day they 
 so the bill stores what was fixed (base, discount, what was paid) and the service computes
 what is due now. ``Payment.transaction_id`` is unique: the database itself refuses a second
 credit for one transaction, whatever the application does.
+
+Money on a bill: ``amount_paid`` is principal (the base less any earned discount) and
+``late_fee_paid`` is late fees, kept apart because late fees accrue only on unpaid principal.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tools.db import Base, Fixed, IdMixin, JSONType, Money, TimestampMixin, UTCDateTime
@@ -20,6 +23,9 @@ from tools.labels import sql_in
 
 BILL_STATUSES = ("unpaid", "partial", "paid", "waived")
 ORDER_STATUSES = ("pending", "paid", "closed", "expired")
+# "anomaly": money received for an order that another transaction had already paid; never credited
+# to a bill, kept (once, by its unique transaction id) so finance can refund it.
+PAYMENT_STATUSES = ("credited", "anomaly")
 INVOICE_STATUSES = ("requested", "issued", "rejected")
 
 
@@ -65,7 +71,10 @@ class PaymentOrder(IdMixin, TimestampMixin, Base):
 
 class Payment(IdMixin, Base):
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount > 0", name="positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="positive"),
+        CheckConstraint(f"status IN {sql_in(PAYMENT_STATUSES)}", name="status"),
+    )
 
     transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("payment_orders.id"), index=True)
@@ -74,11 +83,28 @@ class Payment(IdMixin, Base):
     method: Mapped[str] = mapped_column(String(20), default="wechat_pay")
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
     raw: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="credited", server_default="credited")
+    # How the money was applied: {bill_id: {"principal", "late_fee", "discount"}} as strings, plus
+    # "unallocated" when more arrived than the bills still owed (a refund case for finance).
+    applied: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default=text("'{}'"))
+
+
+_LIVE_INVOICE = text("status IN ('requested', 'issued')")
 
 
 class InvoiceRequest(IdMixin, TimestampMixin, Base):
     __tablename__ = "invoice_requests"
-    __table_args__ = (CheckConstraint(f"status IN {sql_in(INVOICE_STATUSES)}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(INVOICE_STATUSES)}", name="status"),
+        # One live invoice per bill, even when two requests race (a rejected one may be retried).
+        Index(
+            "uq_invoice_requests_live_bill",
+            "bill_id",
+            unique=True,
+            postgresql_where=_LIVE_INVOICE,
+            sqlite_where=_LIVE_INVOICE,
+        ),
+    )
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     bill_id: Mapped[str] = mapped_column(ForeignKey("bills.id"), index=True)
