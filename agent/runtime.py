@@ -48,6 +48,13 @@ class AgentRuntime:
     suggest: Suggest
     company_name: str = "供热公司"
 
+    def warm_up(self, *, search: Callable[[str], Any] | None = None) -> None:
+        """Load lazily built models now, so the first resident after a restart is not the slow one
+        (WeChat allows 5 seconds for a passive reply)."""
+        self.classifier.classify("暖气不热怎么办")
+        if search is not None:
+            search("暖气不热怎么办")
+
     @staticmethod
     def resident_context(conversation: Any) -> ResidentContext:
         """Identity for tools, from the server-side conversation row only."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,9 +20,10 @@ from backoffice.jobs import Scheduler, default_jobs
 from backoffice.routes import auth, conversations, health, residents
 from channels.web import pages
 from channels.web import routes as chat
+from channels.wechat import routes as wechat
 from kb.ingest import make_kb
-from kb.retriever import KnowledgeBase
-from tools.clock import Clock
+from kb.retriever import KnowledgeBase, Scope
+from tools.clock import Clock, local_date
 from tools.company.models import Company
 from tools.context import ToolDeps
 from tools.errors import DomainError
@@ -67,6 +69,10 @@ def create_app(
             classifier=classifier,
         ) as agent:
             app.state.agent = agent
+            today = local_date(services.clock)
+            await asyncio.to_thread(
+                agent.warm_up, search=lambda q: knowledge.search(q, scope=Scope(today=today))
+            )
             if scheduler:
                 scheduler.start()
             try:
@@ -84,7 +90,15 @@ def create_app(
         lifespan=lifespan,
     )
     _install_error_handlers(app)
-    routers = (health.router, auth.router, residents.router, conversations.router, chat.router, pages.router)
+    routers = (
+        health.router,
+        auth.router,
+        residents.router,
+        conversations.router,
+        chat.router,
+        wechat.router,
+        pages.router,
+    )
     for router in routers:
         app.include_router(router)
     return app
