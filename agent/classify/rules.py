@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from tools.text import temperatures
+
 ANGRY = re.compile(
     r"投诉|12345|媒体|曝光|骗|垃圾|破公司|凭什么|什么玩意|欺负|踢皮球|态度(太)?(差|恶劣)|骂|滚|草|tmd|他妈"
 )
@@ -24,17 +26,6 @@ EMERGENCY = re.compile(
 VULNERABLE = re.compile(r"老人|老伴|独居|婴儿|宝宝|孩子|月子|孕妇|病人|瘫痪|腿脚不好|感冒|发烧")
 COLD = re.compile(r"冷|冻|凉|不热|度")
 LONG_COLD = re.compile(r"全屋|整栋|全楼|单元都|一天一夜|[两三四五几]天|一周|好几天|冰窖")
-TEMPERATURE = re.compile(r"(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(度|℃)")
-_CN = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def _number(text: str) -> int | None:
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_CN.get(tens, 1) if tens else 1) * 10 + _CN.get(ones, 0)
-    return _CN.get(text)
 
 
 def complaint_cue(text: str) -> bool:
@@ -54,11 +45,7 @@ def emotion_cue(text: str) -> str | None:
 
 
 def indoor_temperature(text: str) -> int | None:
-    for match in TEMPERATURE.finditer(text):
-        value = _number(match.group(1))
-        if value is not None and 0 <= value <= 30:
-            return value
-    return None
+    return next((value for value in temperatures(text) if 0 <= value <= 30), None)
 
 
 def urgency_of(text: str, category: str, *, vulnerable: bool) -> tuple[str, list[str]]:

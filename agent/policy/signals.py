@@ -10,20 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_CN_NUM = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
+from tools.text import temperatures
 
 WANTS_VISIT = re.compile(
     r"派(个)?人|上门|报修|师傅(来|过来|上来)|来(个)?人|修一?下|给修|安排(师傅|维修)|要求维修|建(个)?(工)?单"
@@ -57,7 +44,6 @@ BUILDING = re.compile(r"邻居|整(栋|个楼|楼)|全楼|楼上楼下|一个单
 SINCE = re.compile(
     r"(昨天|前天|今天|今早|早上|昨晚|晚上|一直|开栓|开始供暖|供暖以来|好几天|[一二两三四五六七八九十\d]+天|一天一夜|一周|一个星期)"
 )
-TEMPERATURE = re.compile(r"([零一二两三四五六七八九十\d]{1,3})\s*(度|℃|°C|°)")
 LEAK_NOW = re.compile(r"爆(管|了)|跑水|水淹|喷水|哗哗|漏(得|的)?(厉害|很大)|淹了|流到楼下")
 
 
@@ -100,19 +86,6 @@ class Slots:
         return "，".join(parts)
 
 
-def chinese_number(text: str) -> int | None:
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if text.startswith("十"):
-        return 10 + _CN_NUM.get(text[1:], 0)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return _CN_NUM.get(tens, 0) * 10 + (_CN_NUM.get(ones, 0) if ones else 0)
-    return _CN_NUM.get(text)
-
-
 def extract_slots(messages: list[str]) -> Slots:
     """Slots from the resident's messages, later messages overriding earlier ones."""
     slots = Slots()
@@ -129,10 +102,8 @@ def extract_slots(messages: list[str]) -> Slots:
             slots.building_wide = True
         if match := SINCE.search(text):
             slots.since = match.group(1)
-        for match in TEMPERATURE.finditer(text):
-            value = chinese_number(match.group(1))
-            if value is not None and -30 <= value <= 40:
-                slots.temperature = value
+        for value in temperatures(text):
+            slots.temperature = value
         if match := TICKET_NO.search(text):
             slots.ticket_no = match.group(1).upper()
         if match := INVOICE_TITLE.search(text):

@@ -2,7 +2,8 @@ import pytest
 
 from agent.policy.decide import BIND_HINT, TurnView, decide
 from agent.policy.extract import best_sentences, steps_of
-from agent.policy.signals import chinese_number, extract_slots
+from agent.policy.signals import extract_slots
+from tools.text import chinese_number
 
 TOOLS = {
     "search_knowledge",
