@@ -53,11 +53,12 @@ async def test_no_heat_goes_from_self_check_to_a_ticket_over_turns(client, sessi
     second = await _say(client, session_id, headers, "试过了还是不热，全屋都不热，屋里才14度")
     assert second["ticket"] and second["ticket"]["ticket_no"].startswith("BX")
     assert second["ticket"]["ticket_no"] in second["reply"]
+    assert "师傅上门，预计上门时段" in second["reply"]  # auto-dispatch: the reply carries worker and window
     async with sessions() as session:
         ticket = await session.scalar(select(Ticket))
     assert ticket.category == "no_heat" and "14℃" in ticket.description
     progress = await _say(client, session_id, headers, "师傅什么时候来")
-    assert ticket.ticket_no in progress["reply"] and "已受理" in progress["reply"]
+    assert ticket.ticket_no in progress["reply"] and "已派工" in progress["reply"]
 
 
 async def test_a_burst_pipe_gets_an_emergency_ticket_safety_steps_and_a_human(client, sessions) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Time
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tools.db import Base, IdMixin, JSONType, TimestampMixin, UTCDateTime
@@ -26,7 +26,14 @@ class Worker(IdMixin, TimestampMixin, Base):
     praise_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# assigned → accepted → departed → arrived → done; reassigned / cancelled end it early.
+ASSIGNMENT_ACTIVE = ("assigned", "accepted", "departed", "arrived")
+ASSIGNMENT_STATUSES = (*ASSIGNMENT_ACTIVE, "done", "reassigned", "cancelled")
+
+
 class Assignment(IdMixin, TimestampMixin, Base):
+    """One worker's visit for one ticket; ``sequence`` and ``planned_*`` come from the route planner."""
+
     __tablename__ = "assignments"
 
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -36,3 +43,9 @@ class Assignment(IdMixin, TimestampMixin, Base):
     planned_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     planned_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notes: Mapped[str | None] = mapped_column(Text)
+    plan_method: Mapped[str | None] = mapped_column(String(16))  # ortools | greedy

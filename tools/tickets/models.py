@@ -41,6 +41,9 @@ class Ticket(IdMixin, TimestampMixin, Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_reports: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # When the SLA scan raised its alert, so each ticket alerts once (see tickets/sla.py).
+    sla_breach_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sla_risk_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.seq", lazy="selectin"
@@ -76,6 +79,7 @@ class TicketAttachment(IdMixin, Base):
     size: Mapped[int] = mapped_column(Integer)
     original_name: Mapped[str] = mapped_column(String(160), default="")
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by: Mapped[str | None] = mapped_column(String(80))
 
     ticket: Mapped[Ticket] = relationship(back_populates="attachments")
 

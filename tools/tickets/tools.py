@@ -6,10 +6,14 @@ from typing import Annotated, Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import InjectedToolCallId, tool
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tools.clock import COMPANY_TZ
-from tools.context import tool_context
+from tools.context import ToolDeps, tool_context
 from tools.db import transaction
+from tools.dispatch.planning import window_text
+from tools.dispatch.service import assign_ticket
+from tools.errors import DomainError
 from tools.tickets import service
 from tools.tickets.models import Ticket
 
@@ -39,6 +43,19 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+async def _auto_dispatch(session: AsyncSession, ticket: Ticket, deps: ToolDeps) -> str | None:
+    """Dispatch a new ticket at once when a worker can take it; the ticket stands either way."""
+    if not deps.settings.auto_dispatch or ticket.status != "已受理":
+        return None
+    try:
+        async with session.begin_nested():
+            outcome = await assign_ticket(session, ticket=ticket, clock=deps.clock, settings=deps.settings)
+    except DomainError:
+        await session.refresh(ticket)  # the savepoint rolled back: reload what it may have expired
+        return None  # nobody free with the skill: dispatchers pick it up from the board
+    return f"已派{outcome.worker.name}师傅上门，预计上门时段：{window_text(outcome.eta)}。"
+
+
 @tool
 async def create_repair_ticket(
     category: RepairCategory,
@@ -64,8 +81,11 @@ async def create_repair_ticket(
             conversation_id=resident.conversation_id,
             idempotency_key=f"tool:{tool_call_id}",
         )
+        dispatch_message = None if outcome.duplicate else await _auto_dispatch(session, outcome.ticket, deps)
         await session.refresh(outcome.ticket, ["events"])
         view = ticket_view(outcome.ticket)
+    if dispatch_message:
+        view["eta_text"] = dispatch_message  # names the worker and the window, so the reply carries both
     view["sla_text"] = service.sla_text(outcome.ticket.urgency, deps.settings) + "。"
     return {"ticket": view, "duplicate": outcome.duplicate, "building_alert": outcome.incident is not None}
 
