@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tools.db import Base, IdMixin, JSONType, TimestampMixin, UTCDateTime
@@ -66,3 +66,77 @@ class KbDocumentVersion(IdMixin, Base):
     changed_by: Mapped[str] = mapped_column(String(80))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- self-update: what the bot could not answer, the topics mined from it, proposed entries ---
+
+GAP_REASONS = ("abstained", "low_confidence", "handed_off", "negative_feedback")
+PROPOSAL_SOURCES = ("mining", "agent_answer")
+PROPOSAL_STATUSES = ("proposed", "approved", "rejected")
+
+
+class UnansweredQuestion(IdMixin, Base):
+    """One resident question the knowledge base failed on. Conversation and message ids are kept
+    as plain strings: the KB must not depend on the conversations module."""
+
+    __tablename__ = "kb_unanswered_questions"
+    __table_args__ = (
+        UniqueConstraint("message_id", "reason"),
+        CheckConstraint(f"reason IN {sql_in(GAP_REASONS)}", name="reason"),
+    )
+
+    question: Mapped[str] = mapped_column(Text)  # normalised and masked
+    conversation_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(24))
+    scope_community: Mapped[str | None] = mapped_column(String(60))
+    scope_building: Mapped[str | None] = mapped_column(String(20))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class HotTopic(IdMixin, Base):
+    """One cluster of a mining run (热点问题). A run's topics share ``run_id``; the newest run is
+    what the back office shows."""
+
+    __tablename__ = "kb_hot_topics"
+
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    mined_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    label: Mapped[str] = mapped_column(Text)  # the most central question
+    keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    count: Mapped[int] = mapped_column(Integer)
+    previous_count: Mapped[int] = mapped_column(Integer, default=0)
+    trend: Mapped[str] = mapped_column(String(12))
+    examples: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    question_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    proposal_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class KbProposal(IdMixin, TimestampMixin, Base):
+    """A proposed FAQ entry. Nothing here is searchable: approval creates the FAQ document."""
+
+    __tablename__ = "kb_proposals"
+    __table_args__ = (
+        CheckConstraint(f"source IN {sql_in(PROPOSAL_SOURCES)}", name="source"),
+        CheckConstraint(f"status IN {sql_in(PROPOSAL_STATUSES)}", name="status"),
+    )
+
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    questions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    asked_count: Mapped[int] = mapped_column(Integer, default=0)
+    conversation_id: Mapped[str | None] = mapped_column(String(32))
+    scope_community: Mapped[str | None] = mapped_column(String(60))
+    scope_building: Mapped[str | None] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    document_id: Mapped[str | None] = mapped_column(String(32))

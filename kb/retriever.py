@@ -12,18 +12,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from kb.chunking import Chunk
 from kb.embeddings import Embedder
-from kb.lexical import BM25Index, tokenize
+from kb.lexical import BM25Index, clean, foreign_terms, tokenize
+from kb.ranking import Passage, Tuning, boost_local, build_passages, fuse, is_confident
 
 COLLECTION = "warmline_kb"
-RRF_K = 60
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.5
-DENSE_CONFIDENT = 0.875  # e5-small cosine; see evals/kb for the calibration
 LEXICAL_REFRESH_S = 30.0
+ADD_BATCH = 1000  # Chroma refuses batches over ~5,400
+Mode = Literal["hybrid", "dense", "lexical"]
 NO_DATE_FROM, NO_DATE_TO = 0, 99991231
 
 
@@ -67,38 +68,31 @@ class Scope:
 
 
 @dataclass
-class Passage:
-    chunk_id: str
-    document_id: str
-    title: str
-    section: str
-    kind: str
-    text: str
-    score: float
-    dense: float | None = None
-    lexical: float | None = None
-    dense_rank: int | None = None
-    lexical_rank: int | None = None
-    matched_terms: list[str] = field(default_factory=list)
-
-
-@dataclass
 class SearchResult:
     query: str
     passages: list[Passage]
     confident: bool
     confidence: float
+    unknown_terms: list[str] = field(default_factory=list)  # why an abstention happened, for hit tests
 
 
 class KnowledgeBase:
-    def __init__(self, *, client: Any, embedder: Embedder, collection: str = COLLECTION) -> None:
+    def __init__(
+        self,
+        *,
+        client: Any,
+        embedder: Embedder,
+        collection: str = COLLECTION,
+        tuning: Tuning | None = None,
+    ) -> None:
         self.embedder = embedder
+        self.tuning = tuning or Tuning()
         self._collection = client.get_or_create_collection(
             collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
-        self._lexical: BM25Index | None = None
-        self._chunks: dict[str, tuple[str, dict[str, Any]]] = {}
-        self._loaded_at = 0.0
+        self._view: _ChunkView | None = None
+        self._tokens: dict[str, list[str]] = {}  # chunk id → tokens; ids carry the version, so never stale
+        self._checked_at = 0.0
 
     # --- indexing -------------------------------------------------------------------------
     def index(
@@ -131,108 +125,116 @@ class KnowledgeBase:
             "scope_community": scope_community or "",
             "scope_building": scope_building or "",
         }
-        self._collection.add(
-            ids=[f"{document_id}:{version}:{chunk.index}" for chunk in chunks],
-            embeddings=vectors.tolist(),
-            documents=[chunk.text for chunk in chunks],
-            metadatas=[{**meta, "section": chunk.section, "body": chunk.body} for chunk in chunks],
-        )
-        self._lexical = None
+        ids = [f"{document_id}:{version}:{chunk.index}" for chunk in chunks]
+        for start in range(0, len(ids), ADD_BATCH):
+            stop = start + ADD_BATCH
+            self._collection.add(
+                ids=ids[start:stop],
+                embeddings=vectors[start:stop].tolist(),
+                documents=[chunk.text for chunk in chunks[start:stop]],
+                metadatas=[
+                    {**meta, "section": chunk.section, "body": chunk.body} for chunk in chunks[start:stop]
+                ],
+            )
+        self._view = None
         return len(chunks)
 
     def remove(self, document_id: str) -> None:
         self._collection.delete(where={"document_id": document_id})
-        self._lexical = None
+        self._view = None
 
     def count(self) -> int:
         return int(self._collection.count())
 
-    # --- search ---------------------------------------------------------------------------
-    def _lexical_index(self) -> BM25Index:
-        stale = time.monotonic() - self._loaded_at > LEXICAL_REFRESH_S
-        if self._lexical is None or stale:
-            data = self._collection.get(include=["documents", "metadatas"])
-            self._chunks = {
-                chunk_id: (text, meta)
-                for chunk_id, text, meta in zip(
-                    data["ids"], data["documents"], data["metadatas"], strict=True
-                )
-            }
-            self._lexical = BM25Index(list(self._chunks), [text for text, _ in self._chunks.values()])
-            self._loaded_at = time.monotonic()
-        return self._lexical
+    def chunk_texts(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every chunk's (indexed text, metadata): what evaluators compare retrieval against."""
+        return list(self._chunk_view().chunks.values())
 
-    def search(self, query: str, *, scope: Scope, k: int = 4) -> SearchResult:
-        lexical = self._lexical_index()
-        if not self._chunks or not query.strip():
+    # --- search ---------------------------------------------------------------------------
+    def _chunk_view(self) -> _ChunkView:
+        """The lexical side's view of the collection. Writes through this object drop it; writes by
+        another process (a CLI ingest beside the server) are noticed by comparing ids every
+        LEXICAL_REFRESH_S. Tokens are cached per chunk id, so a rebuild only segments new chunks."""
+        now = time.monotonic()
+        if self._view is not None and now - self._checked_at < LEXICAL_REFRESH_S:
+            return self._view
+        self._checked_at = now
+        if self._view is not None:
+            ids = self._collection.get(include=[])["ids"]
+            if len(ids) == len(self._view.ids) and set(ids) == set(self._view.ids):
+                return self._view
+        data = self._collection.get(include=["documents", "metadatas"])
+        for chunk_id, text in zip(data["ids"], data["documents"], strict=True):
+            if chunk_id not in self._tokens:
+                self._tokens[chunk_id] = tokenize(text)
+        live = set(data["ids"])
+        self._tokens = {cid: tokens for cid, tokens in self._tokens.items() if cid in live}
+        self._view = _ChunkView(data["ids"], data["documents"], data["metadatas"], self._tokens)
+        return self._view
+
+    def search(self, query: str, *, scope: Scope, k: int = 4, mode: Mode = "hybrid") -> SearchResult:
+        """The best k passages for the query within the scope. ``mode`` restricts ranking to one side
+        (evaluation compares them); the agent always uses the hybrid."""
+        view = self._chunk_view()
+        if not view.ids or not query.strip():
             return SearchResult(query, [], False, 0.0)
-        vector = self.embedder.queries([query])[0]
-        hits = self._collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(max(k * 5, 20), len(self._chunks)),
-            where=scope.where(),
-            include=["metadatas", "distances"],
+        tuning = self.tuning
+        pool = min(max(k * 5, tuning.pool), len(view.ids))
+        dense: dict[str, float] = {}
+        if mode != "lexical":
+            vector = self.embedder.queries([clean(query) if tuning.clean_dense else query])[0]
+            hits = self._collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=pool,
+                where=scope.where(),
+                include=["distances"],
+            )
+            dense = {
+                cid: 1.0 - float(dist) for cid, dist in zip(hits["ids"][0], hits["distances"][0], strict=True)
+            }
+        terms = tokenize(query)
+        lexical: dict[str, float] = {}
+        if mode != "dense":
+            lexical = {view.ids[i]: score for i, score in view.bm25.top(terms, n=pool, mask=view.mask(scope))}
+        fused = fuse(dense, lexical, tuning)
+        if scope.community and tuning.local_boost:
+            boost_local(fused, view.chunks, tuning.local_boost)
+        passages = build_passages(
+            sorted(fused, key=fused.__getitem__, reverse=True), fused, dense, lexical, view.chunks, terms, k
         )
-        dense = {
-            cid: 1.0 - float(dist) for cid, dist in zip(hits["ids"][0], hits["distances"][0], strict=True)
-        }
-        lexical_scores = {
-            cid: score for cid, score in lexical.scores(query).items() if scope.allows(self._chunks[cid][1])
-        }
-        dense_rank = {
-            cid: rank for rank, cid in enumerate(sorted(dense, key=dense.__getitem__, reverse=True), 1)
-        }
-        lexical_rank = {
-            cid: rank
-            for rank, cid in enumerate(
-                sorted(lexical_scores, key=lexical_scores.__getitem__, reverse=True), 1
-            )
-        }
-        fused = {
-            cid: DENSE_WEIGHT / (RRF_K + dense_rank[cid]) if cid in dense_rank else 0.0
-            for cid in set(dense_rank) | set(lexical_rank)
-        }
-        for cid, rank in lexical_rank.items():
-            fused[cid] += LEXICAL_WEIGHT / (RRF_K + rank)
-        order = sorted(fused, key=fused.__getitem__, reverse=True)
-        terms = set(tokenize(query))
-        passages = []
-        seen_documents: set[str] = set()
-        for cid in order:
-            text, meta = self._chunks.get(cid) or ("", None)
-            if meta is None:
-                continue
-            if meta["document_id"] in seen_documents and len(passages) >= 2:
-                continue  # prefer breadth once the best two chunks are in
-            seen_documents.add(meta["document_id"])
-            passages.append(
-                Passage(
-                    chunk_id=cid,
-                    document_id=meta["document_id"],
-                    title=meta["title"],
-                    section=meta.get("section", ""),
-                    kind=meta["kind"],
-                    text=meta.get("body") or text,
-                    score=round(fused[cid], 5),
-                    dense=round(dense[cid], 4) if cid in dense else None,
-                    lexical=round(lexical_scores[cid], 3) if cid in lexical_scores else None,
-                    dense_rank=dense_rank.get(cid),
-                    lexical_rank=lexical_rank.get(cid),
-                    matched_terms=sorted(terms & set(tokenize(text))),
-                )
-            )
-            if len(passages) >= k:
-                break
         top_dense = max(dense.values(), default=0.0)
-        confident = bool(passages) and (
-            top_dense >= DENSE_CONFIDENT
-            or (
-                passages[0].dense_rank == 1
-                and passages[0].lexical_rank == 1
-                and top_dense >= DENSE_CONFIDENT - 0.02
-            )
-        )
-        return SearchResult(query, passages, confident, round(top_dense, 4))
+        unknown = foreign_terms(query, view.vocabulary)
+        confident = bool(passages) and is_confident(passages[0], top_dense, unknown, tuning)
+        return SearchResult(query, passages, confident, round(top_dense, 4), unknown)
+
+
+class _ChunkView:
+    """Chunk texts, metadata and the BM25 index, with metadata as arrays so a scope becomes a mask."""
+
+    def __init__(
+        self, ids: list[str], texts: list[str], metas: list[dict[str, Any]], tokens: dict[str, list[str]]
+    ) -> None:
+        self.ids = ids
+        self.chunks = {cid: (text, meta) for cid, text, meta in zip(ids, texts, metas, strict=True)}
+        self.bm25 = BM25Index(ids, [tokens[cid] for cid in ids])
+        self.vocabulary = frozenset(token for cid in ids for token in tokens[cid])
+        self._valid_from = np.array([m["valid_from"] for m in metas], dtype=np.int64)
+        self._valid_to = np.array([m["valid_to"] for m in metas], dtype=np.int64)
+        self._resident = np.array([m["audience"] == "resident" for m in metas], dtype=bool)
+        self._community = np.array([m["scope_community"] for m in metas], dtype=object)
+        self._building = np.array([m["scope_building"] for m in metas], dtype=object)
+        self._company = self._community == ""
+
+    def mask(self, scope: Scope) -> np.ndarray:
+        day = day_number(scope.today, 0)
+        allowed = (self._valid_from <= day) & (self._valid_to >= day)
+        if not scope.staff:
+            allowed &= self._resident
+        place = self._company.copy()
+        if scope.community:
+            here = self._community == scope.community
+            place |= here & ((self._building == "") | (self._building == (scope.building or "\0")))
+        return allowed & place
 
 
 def make_chroma_client(*, path: str | None = None, url: str | None = None) -> Any:
@@ -253,4 +255,4 @@ def make_chroma_client(*, path: str | None = None, url: str | None = None) -> An
     return chromadb.PersistentClient(path=path, settings=chroma_settings)
 
 
-__all__ = ["KnowledgeBase", "Passage", "Scope", "SearchResult", "make_chroma_client"]
+__all__ = ["KnowledgeBase", "Passage", "Scope", "SearchResult", "Tuning", "fuse", "make_chroma_client"]
