@@ -60,7 +60,7 @@ async def make_agent_runtime(
                 graph=build_graph(
                     model=model or make_chat_model(deps.settings), tools=all_tools, checkpointer=checkpointer
                 ),
-                classifier=classifier or make_classifier(),
+                classifier=classifier or make_classifier(deps.settings.data_dir),
                 locks=locks,
                 events=events,
                 suggest=suggest_now,

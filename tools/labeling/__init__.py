@@ -1,0 +1,1 @@
+"""Staff corrections of the classifier's labels, kept for retraining (``warmline train classifier``)."""
