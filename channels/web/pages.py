@@ -20,6 +20,15 @@ async def widget() -> FileResponse:
     )
 
 
+@router.get("/widget.css")
+async def widget_css() -> FileResponse:
+    return FileResponse(
+        STATIC / "widget.css",
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
 @router.get("/")
 async def demo_page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tools.audit import record_audit
@@ -41,9 +42,17 @@ async def get_or_create_identity(session: AsyncSession, *, channel: str, externa
         )
     )
     if identity is None:
+        # Two first messages of a new visitor can race here (WeChat pushes and retries at once).
         identity = ChannelIdentity(channel=channel, external_id=external_id)
-        session.add(identity)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                session.add(identity)
+        except IntegrityError:
+            return await session.scalar(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+                )
+            )
     return identity
 
 
