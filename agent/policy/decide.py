@@ -139,6 +139,8 @@ def _billing(view: TurnView) -> Act:
         return _needs_binding(view, "pay") or Act("pay", tool="create_payment_order")
     if view.bound:
         return Act("bills", tool="get_my_bills")
+    if signals.OWN_HOME.search(text) and signals.ASKS_BILL.search(text):
+        return Act("bills_needs_binding", reply=BIND_HINT)  # "我家还欠多少" needs the account, not tariffs
     return _knowledge(view, act="tariff_info")
 
 
@@ -178,8 +180,12 @@ def _progress(view: TurnView) -> Act:
 
 
 def _suspend(view: TurnView) -> Act:
-    if signals.APPLY_SUSPEND.search(view.text) and view.bound and "apply_suspension" in view.available_tools:
-        return Act("suspend_apply", tool="apply_suspension")
+    for pattern, act, tool in (
+        (signals.APPLY_SUSPEND, "suspend_apply", "apply_suspension"),
+        (signals.APPLY_RESUME, "resume_apply", "apply_resumption"),
+    ):
+        if pattern.search(view.text) and tool in view.available_tools:
+            return _needs_binding(view, act) or Act(act, tool=tool)
     return _knowledge(view, query=view.text, act="suspend_info")
 
 

@@ -23,6 +23,8 @@ WANTS_PAY = re.compile(r"(我要|我想|帮我|现在|在线|马上|直接)?(交
 ASKS_BILL = re.compile(
     r"多少钱|欠(费|多少|了)|账单|明细|应(交|缴)|还差|滞纳金|费用|查(一?下)?(费|账|钱)|几块|收了我"
 )
+# The resident's own account ("我家还欠多少"), as opposed to tariffs in general ("暖气费多少钱").
+OWN_HOME = re.compile(r"我(家|的|们家|这户)|俺家|咱家|自己家")
 ASKS_HISTORY = re.compile(r"(缴|交)费记录|交过|缴过|付过|记录|(上|去)年交")
 ASKS_INVOICE = re.compile(r"发票|开票|报销")
 INVOICE_TITLE = re.compile(r"(个人|单位|公司)(抬头)?[:：]?\s*([\u4e00-\u9fa5A-Za-z0-9（）()]{0,40})")

@@ -116,3 +116,43 @@ class InvoiceRequest(IdMixin, TimestampMixin, Base):
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+
+
+SERVICE_REQUEST_KINDS = ("suspend", "resume")
+SERVICE_REQUEST_STATUSES = ("requested", "approved", "rejected", "cancelled")
+_LIVE_REQUEST = text("status IN ('requested', 'approved')")
+
+
+class ServiceRequest(IdMixin, TimestampMixin, Base):
+    """A 报停 or 恢复供暖 application for one season, handled by a service hall after it is filed.
+
+    ``quoted_amount`` is the fee the resident was told when applying (报停基础热费, or the 补缴 for a
+    mid-season resume), fixed at that moment so the hall and the resident read the same figure.
+    """
+
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {sql_in(SERVICE_REQUEST_KINDS)}", name="kind"),
+        CheckConstraint(f"status IN {sql_in(SERVICE_REQUEST_STATUSES)}", name="status"),
+        # One live application per account, season and kind, even when two requests race.
+        Index(
+            "uq_service_requests_live",
+            "account_id",
+            "season_id",
+            "kind",
+            unique=True,
+            postgresql_where=_LIVE_REQUEST,
+            sqlite_where=_LIVE_REQUEST,
+        ),
+    )
+
+    request_no: Mapped[str] = mapped_column(String(24), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    season_id: Mapped[str] = mapped_column(ForeignKey("heating_seasons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12), default="requested", index=True)
+    quoted_amount: Mapped[Decimal] = mapped_column(Money())
+    note: Mapped[str] = mapped_column(Text, default="")
+    handled_by: Mapped[str | None] = mapped_column(String(80))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)

@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import InjectedToolCallId, tool
 from pydantic import ValidationError
 
-from tools.billing import invoices, payments, service
+from tools.billing import invoices, payments, service, suspension
 from tools.billing.schemas import BillPublic, InvoiceCreate
 from tools.clock import COMPANY_TZ
 from tools.context import tool_context
@@ -172,6 +172,48 @@ async def request_invoice(
     }
 
 
+@tool
+async def apply_suspension(
+    config: RunnableConfig, tool_call_id: Annotated[str, InjectedToolCallId]
+) -> dict[str, Any]:
+    """Changes data. File a 报停 (停供) application for the bound resident's home for the coming season,
+    within the company's deadline; the result says whether it was accepted, why not (deadline passed,
+    old arrears), the 报停 fee and the application number. Call it only when the resident asks to 办理报停."""
+    return await _service_request(config, tool_call_id, suspension.apply_suspension)
+
+
+@tool
+async def apply_resumption(
+    config: RunnableConfig, tool_call_id: Annotated[str, InjectedToolCallId]
+) -> dict[str, Any]:
+    """Changes data. File a 恢复供暖 (开通/开栓) application for the bound resident's 报停 home; the result
+    gives the amount to pay and the application number, or says why none is needed."""
+    return await _service_request(config, tool_call_id, suspension.apply_resumption)
+
+
+async def _service_request(config: RunnableConfig, tool_call_id: str, apply: Any) -> dict[str, Any]:
+    resident, deps = tool_context(config)
+    account_id = resident.require_account()
+    async with transaction(deps.sessions) as session:
+        outcome = await apply(
+            session, account_id=account_id, clock=deps.clock, idempotency_key=f"tool:{tool_call_id}"
+        )
+    request = outcome.request
+    return {
+        "message": outcome.message,
+        "accepted": outcome.accepted,
+        "season_code": outcome.season_code,
+        "service_request": None
+        if request is None
+        else {
+            "request_no": request.request_no,
+            "kind": request.kind,
+            "status": suspension.STATUS_NAMES[request.status],
+            "amount": str(request.quoted_amount),
+        },
+    }
+
+
 def _bill_brief(bill: BillPublic) -> dict[str, Any]:
     return {
         "season_code": bill.season_code,
@@ -192,4 +234,11 @@ def _bill_text(bill: BillPublic) -> str:
     return f"{bill.season_code}采暖季：{items}；应缴 {bill.due_now} 元（{tail}）。"
 
 
-BILLING_TOOLS = [get_my_bills, get_payment_history, create_payment_order, request_invoice]
+BILLING_TOOLS = [
+    get_my_bills,
+    get_payment_history,
+    create_payment_order,
+    request_invoice,
+    apply_suspension,
+    apply_resumption,
+]

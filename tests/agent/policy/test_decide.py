@@ -14,6 +14,8 @@ TOOLS = {
     "request_invoice",
     "get_ticket_progress",
     "cancel_my_ticket",
+    "apply_suspension",
+    "apply_resumption",
 }
 
 
@@ -92,6 +94,18 @@ def test_account_specific_requests_need_binding() -> None:
     act = decide(view("我欠多少钱", "billing", bound=False))
     assert act.tool == "search_knowledge"  # tariffs from the KB, not someone's bill
     assert decide(view("师傅什么时候来", "progress", bound=False)).reply == BIND_HINT
+
+
+def test_asking_about_my_homes_balance_unbound_asks_to_bind_instead_of_quoting_tariffs() -> None:
+    assert decide(view("我家还欠多少钱", "billing", bound=False)).reply == BIND_HINT
+    assert decide(view("暖气费多少钱一平米", "billing", bound=False)).tool == "search_knowledge"
+
+
+def test_suspend_and_resume_requests_call_their_tools_and_questions_go_to_the_kb() -> None:
+    assert decide(view("我要办理报停", "suspend")).tool == "apply_suspension"
+    assert decide(view("我想申请恢复供暖", "suspend")).tool == "apply_resumption"
+    assert decide(view("我要办理报停", "suspend", bound=False)).reply == BIND_HINT
+    assert decide(view("报停有什么规定", "suspend")).tool == "search_knowledge"
 
 
 def test_invoice_asks_for_a_title_then_requests() -> None:

@@ -85,6 +85,8 @@ def test_no_tool_exposes_an_identity_argument_to_the_model() -> None:
         "get_payment_history",
         "create_payment_order",
         "request_invoice",
+        "apply_suspension",
+        "apply_resumption",
     ]
 
 
