@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.context import Classifier, TurnContext, make_turn_config
 from agent.inbound import AgentReply, InboundMessage
+from agent.knowledge import note_knowledge_gap
 from agent.locks import TurnLocks
 from tools.context import ResidentContext, ToolDeps
 from tools.conversations.models import Message
@@ -28,6 +29,7 @@ from tools.conversations.service import Labels, append_message, get_conversation
 from tools.crm.models import Account
 from tools.db import transaction
 from tools.events import EventBus
+from tools.followups.service import answer_survey
 from tools.masking import mask_address, mask_name
 
 Suggest = Callable[[AsyncSession, ResidentContext, str | None], Awaitable[list[str]]]
@@ -95,6 +97,13 @@ class AgentRuntime:
                 account_id=conversation.account_id,
             )
             brief = _resident_brief(account)
+            survey = (
+                await answer_survey(
+                    session, conversation=conversation, message=message, emotion=result.emotion, clock=clock
+                )
+                if created and not owned_by_human
+                else None
+            )
         stored_labels = {
             "category": message.category,
             "emotion": message.emotion,
@@ -106,6 +115,12 @@ class AgentRuntime:
         if created:
             await self.events.publish(f"conversation:{conversation.id}", _event("message", message))
             await self.events.publish("queue", {"type": "message", "conversation_id": conversation.id})
+
+        if survey is not None and survey.consumed:
+            # A follow-up survey answer: thank the resident instead of running a bot turn.
+            turn = [AIMessage(content=survey.reply)]
+            state = {"handoff": survey.handoff}
+            return await self._store_reply(conversation.id, message.id, turn, state, stored_labels, resident)
 
         ctx = TurnContext(
             resident=resident,
@@ -168,6 +183,14 @@ class AgentRuntime:
             )
             resident_message = await session.get(Message, message_id)
             resident_message.meta = {**resident_message.meta, "reply_id": bot.id}
+            await note_knowledge_gap(
+                session,
+                turn=turn,
+                handoff=handoff,
+                message=resident_message,
+                conversation=conversation,
+                clock=self.deps.clock,
+            )
             if handoff and summary:
                 await request_handoff(
                     session, conversation=conversation, summary=summary, clock=self.deps.clock

@@ -15,9 +15,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.context import Classifier
 from agent.factory import make_agent_runtime
+from backoffice.delivery import make_outbox_delivery
 from backoffice.deps import make_services
 from backoffice.jobs import Scheduler, default_jobs
-from backoffice.routes import auth, conversations, health, residents
+from backoffice.pages import router as console_pages
+from backoffice.routes import (
+    auth,
+    campaigns,
+    contacts,
+    conversations,
+    dashboards,
+    followups,
+    health,
+    quality,
+    residents,
+)
+from backoffice.routes import classify as classify_api
+from backoffice.routes import console as console_api
+from backoffice.routes import dispatch as dispatch_api
+from backoffice.routes import kb as kb_api
+from backoffice.routes import labels as labels_api
+from backoffice.routes import service_requests as service_requests_api
+from backoffice.routes import tickets as tickets_api
+from backoffice.routes import worker as worker_api
+from channels.app import routes as app_chat
 from channels.web import pages
 from channels.web import routes as chat
 from channels.wechat import routes as wechat
@@ -59,7 +80,10 @@ def create_app(
         deps = ToolDeps(settings=settings, clock=services.clock, sessions=services.sessions)
         async with services.sessions() as session:
             company = await session.scalar(select(Company.name).limit(1))
-        scheduler = Scheduler(services, default_jobs()) if run_jobs else None
+        # Late WeChat replies go out through this at once; the delivery job retries what failed.
+        app.state.delivery = make_outbox_delivery(services, events)
+        jobs = default_jobs(delivery=app.state.delivery, kb=knowledge)
+        scheduler = Scheduler(services, jobs) if run_jobs else None
         async with make_agent_runtime(
             deps,
             kb=knowledge,
@@ -95,9 +119,24 @@ def create_app(
         auth.router,
         residents.router,
         conversations.router,
+        contacts.router,
+        followups.router,
+        quality.router,
+        campaigns.router,
+        dashboards.router,
+        console_api.router,
+        tickets_api.router,
+        dispatch_api.router,
+        kb_api.router,
+        classify_api.router,
+        labels_api.router,
+        service_requests_api.router,
+        worker_api.router,
         chat.router,
+        app_chat.router,
         wechat.router,
         pages.router,
+        console_pages,
     )
     for router in routers:
         app.include_router(router)

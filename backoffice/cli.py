@@ -18,6 +18,10 @@ import_app = typer.Typer(help="导入住户、账单、维修师傅 CSV", no_arg
 app.add_typer(import_app, name="import")
 kb_app = typer.Typer(help="知识库：导入文档、检索", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+wechat_app = typer.Typer(help="微信公众号：发布菜单", no_args_is_help=True)
+app.add_typer(wechat_app, name="wechat")
+eval_app = typer.Typer(help="评测：知识库检索等", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 HostOpt = Annotated[str, typer.Option(help="监听地址")]
 PortOpt = Annotated[int, typer.Option(help="监听端口")]
@@ -201,9 +205,49 @@ def kb_search(
         "query": query,
         "confident": result.confident,
         "confidence": result.confidence,
+        "unknown_terms": result.unknown_terms,
         "passages": [passage.__dict__ for passage in result.passages],
     }
     typer.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+@eval_app.command("kb")
+def eval_kb(
+    qa: Annotated[Path | None, typer.Option(help="问答集 JSONL（默认 evals/data/kb_qa.jsonl）")] = None,
+    docs: Annotated[Path | None, typer.Option(help="知识库文档文件夹（默认演示知识库）")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="把结果写入 JSON 文件")] = None,
+) -> None:
+    """评测知识库检索：命中率、MRR、拒答率、关键信息召回、ragas 指标（在临时目录新建知识库）。"""
+    from evals.kb_eval import DEFAULT_DOCS, DEFAULT_QA, format_table, run
+
+    results = run(qa or DEFAULT_QA, docs or DEFAULT_DOCS)
+    typer.echo(format_table(results))
+    if json_path is not None:
+        json_path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"结果已写入 {json_path}")
+
+
+@wechat_app.command("publish-menu")
+def wechat_publish_menu(
+    file: Annotated[Path | None, typer.Option(help="菜单 JSON；默认 channels/wechat/menu.json")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并打印，不发布")] = False,
+) -> None:
+    """校验并发布公众号自定义菜单（调用微信 menu/create）。"""
+    from channels.wechat.client import WeChatApi, WeChatApiError
+    from channels.wechat.menu import MENU_FILE, MenuError, load_menu, publish_menu
+
+    settings = _settings()
+    path = file or MENU_FILE
+    try:
+        if dry_run:
+            menu = load_menu(path)
+        else:
+            menu = asyncio.run(publish_menu(WeChatApi.from_settings(settings), path))
+    except (MenuError, WeChatApiError) as exc:
+        typer.echo(f"菜单发布失败：{exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(menu, ensure_ascii=False, indent=2))
+    typer.echo("菜单校验通过（未发布）" if dry_run else "菜单已发布")
 
 
 @app.command()
@@ -211,7 +255,7 @@ def classify(text: str) -> None:
     """对一条住户消息分类，输出 JSON（类别、情绪、紧急程度、置信度）。"""
     from agent.classify import make_classifier
 
-    result = make_classifier().classify(text)
+    result = make_classifier(_settings().data_dir).classify(text)
     typer.echo(
         json.dumps(
             {
@@ -225,6 +269,43 @@ def classify(text: str) -> None:
             ensure_ascii=False,
         )
     )
+
+
+@eval_app.command("scenarios")
+def eval_scenarios(
+    k: Annotated[int, typer.Option(min=1, max=10, help="每个场景运行次数（pass^k 的 k）")] = 4,
+    quick: Annotated[bool, typer.Option(help="只跑标记为 quick 的场景（CI 用）")] = False,
+    only: Annotated[str | None, typer.Option(help="只跑这些场景 id 或能力，逗号分隔")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="把结果写成 JSON")] = None,
+) -> None:
+    """tau-bench 风格的场景评测：通过真实 HTTP 接口对话，按数据库终态和回复判定 pass^1 / pass^k。"""
+    from backoffice.app import create_app
+    from backoffice.migrate import upgrade
+    from evals.scenarios.report import run_cli
+
+    report = asyncio.run(
+        run_cli(
+            settings=_settings(),
+            make_app=create_app,
+            migrate=upgrade,
+            k=k,
+            quick=quick,
+            only=only,
+            json_path=json_path,
+            echo=typer.echo,
+        )
+    )
+    if report["summaries"]["offline"]["overall"]["scenarios"] == 0:
+        raise typer.Exit(1)
+
+
+def _register_agent_commands() -> None:
+    from backoffice.cli_agent import register
+
+    register(app, eval_app, _settings)
+
+
+_register_agent_commands()
 
 
 def main() -> None:

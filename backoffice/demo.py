@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import tools.demo
+from backoffice.demo_kb import seed_kb_curation
 from kb.ingest import ingest_paths, make_kb
 from tools.clock import SystemClock
 from tools.db import make_engine, make_sessionmaker, transaction
+from tools.demo.activity import seed_activity
 from tools.demo.seed import seed_demo
 from tools.settings import Settings
 
@@ -23,7 +25,12 @@ async def load_demo(settings: Settings) -> dict[str, Any]:
         async with transaction(sessions) as session:
             counts = await seed_demo(session, clock=clock)
         async with transaction(sessions) as session:
-            report = await ingest_paths(session, [KB_DOCS], kb=make_kb(settings), clock=clock, actor="demo")
-        return {**counts, "kb": report.as_dict()}
+            counts["activity_stories"] = await seed_activity(session, clock=clock, settings=settings)
+        knowledge = make_kb(settings)
+        async with transaction(sessions) as session:
+            report = await ingest_paths(session, [KB_DOCS], kb=knowledge, clock=clock, actor="demo")
+        async with transaction(sessions) as session:
+            mined = await seed_kb_curation(session, kb=knowledge, clock=clock)
+        return {**counts, "kb": report.as_dict(), "kb_mining": mined}
     finally:
         await engine.dispose()

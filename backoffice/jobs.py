@@ -19,6 +19,8 @@ from tools.logging import get_logger
 
 if TYPE_CHECKING:
     from backoffice.deps import AppServices
+    from channels.delivery import OutboxDelivery
+    from kb.retriever import KnowledgeBase
 
 log = get_logger(__name__)
 
@@ -90,6 +92,29 @@ class Scheduler:
         await self._lock.close()
 
 
-def default_jobs() -> list[Job]:
-    """The company's standing jobs. Each entry wraps a service function in its own transaction."""
-    return []
+async def sla_scan_job(services: AppServices) -> dict[str, int] | None:
+    """Alert tickets that missed (or are about to miss) their on-site SLA, once each."""
+    from tools.db import transaction
+    from tools.tickets.sla import scan_sla
+
+    async with transaction(services.sessions) as session:
+        scan = await scan_sla(session, clock=services.clock, settings=services.settings)
+    return {"breached": len(scan.breached), "at_risk": len(scan.at_risk)} if scan else None
+
+
+def default_jobs(*, delivery: OutboxDelivery | None = None, kb: KnowledgeBase | None = None) -> list[Job]:
+    """The company's standing jobs. Each entry wraps a service function in its own transaction.
+
+    ``delivery``: the API process's outbox delivery, so its job shares the WeChat token cache.
+    ``kb``: the API process's knowledge base, shared by KB mining and notice expiry.
+    """
+    from backoffice.delivery import delivery_job
+    from backoffice.followup_jobs import followup_jobs
+    from backoffice.kb_jobs import kb_jobs
+
+    return [
+        delivery_job(delivery),
+        Job("sla_scan", timedelta(minutes=1), sla_scan_job),
+        *followup_jobs(),
+        *kb_jobs(kb),
+    ]

@@ -52,6 +52,12 @@ def configure_logging(*, level: str = "INFO", json: bool = True, stream: Any = N
     # wechatpy logs its signing string, API key included, at DEBUG: never let that through.
     for noisy in ("httpx", "httpcore", "chromadb", "jieba", "urllib3", "wechatpy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Every record goes through the one masking handler: an earlier uvicorn Config (its own dictConfig,
+    # log_level, access_log=False) gives its loggers handlers, levels or no propagation of their own.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        server = logging.getLogger(name)
+        server.handlers, server.propagate, server.disabled = [], True, False
+        server.setLevel(logging.NOTSET)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

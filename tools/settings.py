@@ -52,12 +52,24 @@ class Settings(BaseSettings):
     sla_minutes: dict[str, int] = {"emergency": 60, "high": 240, "normal": 1440, "low": 2880}
     building_alert_threshold: int = 3
     building_alert_window: timedelta = timedelta(hours=2)
+    # Dispatch: assign a worker as soon as a ticket is opened; routing's travel model and limits.
+    auto_dispatch: bool = True
+    sla_at_risk_minutes: int = 30
+    dispatch_speed_kmh: float = 20.0
+    routing_time_limit_s: float = 1.0
+    upload_max_bytes: int = 5 * 1024 * 1024
+    # Chat event streams look at the resident's tickets this often (seconds) for progress to push.
+    chat_ticket_poll_s: float = 3.0
 
     wechat_token: str = "warmline"
     wechat_app_id: str = "wx0000000000000000"
     wechat_app_secret: SecretStr = SecretStr("")
     wechat_aes_key: str | None = None
     wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_templates: dict[str, str] = Field(
+        default_factory=dict,
+        description='template ids per outbox kind for the 48 h window fallback, e.g. {"survey": "..."}',
+    )
     pay_mch_id: str = "1900000001"
     pay_api_key: SecretStr = SecretStr("warmline-demo-pay-key-32-chars-0")
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from backoffice.deps import CurrentStaff, ServicesDep, SessionDep, require_roles
+from backoffice.kb_learning import learn_from_agent_answers
 from tools.conversations.models import Conversation, Message
 from tools.conversations.service import (
     agent_queue,
@@ -199,6 +200,10 @@ async def give_back(
         staff_id=staff.staff_id,
         role=staff.role,
         clock=services.clock,
+    )
+    # What the agent answered may be worth an FAQ entry; an admin decides (kb/proposals.py).
+    await learn_from_agent_answers(
+        session, conversation_id=conversation_id, kb=request.app.state.kb, clock=services.clock
     )
     await request.app.state.events.publish(f"conversation:{conversation_id}", {"type": "agent_left"})
     return {"owner": "bot"}
