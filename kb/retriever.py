@@ -23,6 +23,7 @@ from kb.ranking import Passage, Tuning, boost_local, build_passages, fuse, is_co
 
 COLLECTION = "warmline_kb"
 LEXICAL_REFRESH_S = 30.0
+READ_PAGE = 5000
 ADD_BATCH = 1000  # Chroma refuses batches over ~5,400
 Mode = Literal["hybrid", "dense", "lexical"]
 NO_DATE_FROM, NO_DATE_TO = 0, 99991231
@@ -150,6 +151,20 @@ class KnowledgeBase:
         """Every chunk's (indexed text, metadata): what evaluators compare retrieval against."""
         return list(self._chunk_view().chunks.values())
 
+    def _read_all(self, include: list[str]) -> dict[str, list[Any]]:
+        """The whole collection in pages: one unpaged ``get`` past ~30k chunks fails inside Chroma's
+        SQLite ("too many SQL variables"), measured at 50k by ``evals.bench_kb``."""
+        out: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": []}
+        offset = 0
+        while True:
+            page = self._collection.get(include=include, limit=READ_PAGE, offset=offset)
+            out["ids"] += page["ids"]
+            for key in ("documents", "metadatas"):
+                out[key] += page.get(key) or []
+            if len(page["ids"]) < READ_PAGE:
+                return out
+            offset += READ_PAGE
+
     # --- search ---------------------------------------------------------------------------
     def _chunk_view(self) -> _ChunkView:
         """The lexical side's view of the collection. Writes through this object drop it; writes by
@@ -160,10 +175,10 @@ class KnowledgeBase:
             return self._view
         self._checked_at = now
         if self._view is not None:
-            ids = self._collection.get(include=[])["ids"]
+            ids = self._read_all([])["ids"]
             if len(ids) == len(self._view.ids) and set(ids) == set(self._view.ids):
                 return self._view
-        data = self._collection.get(include=["documents", "metadatas"])
+        data = self._read_all(["documents", "metadatas"])
         for chunk_id, text in zip(data["ids"], data["documents"], strict=True):
             if chunk_id not in self._tokens:
                 self._tokens[chunk_id] = tokenize(text)
