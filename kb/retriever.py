@@ -24,6 +24,7 @@ from kb.ranking import Passage, Tuning, boost_local, build_passages, fuse, is_co
 COLLECTION = "warmline_kb"
 LEXICAL_REFRESH_S = 30.0
 READ_PAGE = 5000
+OVERFETCH = 4  # dense candidates fetched unfiltered per needed one
 ADD_BATCH = 1000  # Chroma refuses batches over ~5,400
 Mode = Literal["hybrid", "dense", "lexical"]
 NO_DATE_FROM, NO_DATE_TO = 0, 99991231
@@ -198,15 +199,7 @@ class KnowledgeBase:
         dense: dict[str, float] = {}
         if mode != "lexical":
             vector = self.embedder.queries([clean(query) if tuning.clean_dense else query])[0]
-            hits = self._collection.query(
-                query_embeddings=[vector.tolist()],
-                n_results=pool,
-                where=scope.where(),
-                include=["distances"],
-            )
-            dense = {
-                cid: 1.0 - float(dist) for cid, dist in zip(hits["ids"][0], hits["distances"][0], strict=True)
-            }
+            dense = self._dense(vector.tolist(), scope=scope, pool=pool, total=len(view.ids))
         terms = tokenize(query)
         lexical: dict[str, float] = {}
         if mode != "dense":
@@ -221,6 +214,30 @@ class KnowledgeBase:
         unknown = foreign_terms(query, view.vocabulary)
         confident = bool(passages) and is_confident(passages[0], top_dense, unknown, tuning)
         return SearchResult(query, passages, confident, round(top_dense, 4), unknown)
+
+    def _dense(self, vector: list[float], *, scope: Scope, pool: int, total: int) -> dict[str, float]:
+        """Nearest chunks within the scope. Chroma's metadata ``where`` costs ~10x an unfiltered HNSW
+        query at 10k chunks (78 ms vs 8 ms p50), so over-fetch unfiltered and apply ``Scope.allows``
+        (the same rule as ``Scope.where``); only when the scope removed too many, ask Chroma to filter."""
+        wanted = min(total, pool * OVERFETCH)
+        hits = self._collection.query(
+            query_embeddings=[vector], n_results=wanted, include=["distances", "metadatas"]
+        )
+        dense = {
+            cid: 1.0 - float(dist)
+            for cid, dist, meta in zip(
+                hits["ids"][0], hits["distances"][0], hits["metadatas"][0], strict=True
+            )
+            if scope.allows(meta)
+        }
+        if len(dense) >= pool or wanted >= total:
+            return dict(sorted(dense.items(), key=lambda item: item[1], reverse=True)[:pool])
+        hits = self._collection.query(
+            query_embeddings=[vector], n_results=pool, where=scope.where(), include=["distances"]
+        )
+        return {
+            cid: 1.0 - float(dist) for cid, dist in zip(hits["ids"][0], hits["distances"][0], strict=True)
+        }
 
 
 class _ChunkView:
