@@ -138,7 +138,7 @@ async def check_end(session: AsyncSession, expect: dict[str, Any], facts: RunFac
         for key, value in expect["ticket"].items():
             actual = getattr(newest, key, None) if newest else None
             if key == "urgency_in":
-                if actual is None or newest.urgency not in value:
+                if newest is None or newest.urgency not in value:
                     problems.append(
                         f"ticket urgency {getattr(newest, 'urgency', None)}, expected one of {value}"
                     )
