@@ -1,9 +1,11 @@
-"""Periodic jobs: outbox delivery, reminders, SLA scans, KB mining and notice expiry.
+"""Periodic jobs: outbox delivery, reminders, SLA scans, auto-close, KB mining and notice expiry.
 
-One scheduler serves both profiles. Embedded: it runs inside the API process (started by the app
-lifespan). Distributed: ``warmline worker`` runs it in its own process, and each run takes a
-Redis lock named after the job so several workers (or a restarted one) never run a job twice in
-the same slot. A failing job is logged and retried at its next slot; it never stops the others.
+``default_jobs`` is the one list of jobs; two engines run it. In-process (``job_engine=inprocess``):
+this scheduler, inside the API process in the embedded profile (started by the app lifespan), or
+in ``warmline worker`` when Redis is configured, where each run takes a Redis lock named after the
+job so several workers (or a restarted one) never run a job twice in the same slot. Celery
+(``job_engine=celery``): backoffice/celery_app.py turns each job into a task and its interval into
+a beat entry. A failing job is logged and retried at its next slot; it never stops the others.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from backoffice.deps import AppServices
     from channels.delivery import OutboxDelivery
     from kb.retriever import KnowledgeBase
+    from tools.settings import Settings
 
 log = get_logger(__name__)
 
@@ -102,19 +105,28 @@ async def sla_scan_job(services: AppServices) -> dict[str, int] | None:
     return {"breached": len(scan.breached), "at_risk": len(scan.at_risk)} if scan else None
 
 
+def runs_in_api_process(settings: Settings) -> bool:
+    """Embedded profile only: with Redis, ``warmline worker`` runs the jobs; with Celery, never the API."""
+    return settings.job_engine == "inprocess" and settings.redis_url is None
+
+
 def default_jobs(*, delivery: OutboxDelivery | None = None, kb: KnowledgeBase | None = None) -> list[Job]:
     """The company's standing jobs. Each entry wraps a service function in its own transaction.
 
     ``delivery``: the API process's outbox delivery, so its job shares the WeChat token cache.
     ``kb``: the API process's knowledge base, shared by KB mining and notice expiry.
     """
+    from backoffice.conversation_jobs import conversation_jobs
     from backoffice.delivery import delivery_job
     from backoffice.followup_jobs import followup_jobs
     from backoffice.kb_jobs import kb_jobs
+    from backoffice.retention_jobs import retention_jobs
 
     return [
         delivery_job(delivery),
         Job("sla_scan", timedelta(minutes=1), sla_scan_job),
+        *conversation_jobs(kb),
         *followup_jobs(),
         *kb_jobs(kb),
+        *retention_jobs(),
     ]

@@ -1,8 +1,11 @@
-"""Back-office tickets: filtered list, detail with timeline and photos, dispatch, reassign, transitions.
+"""Back-office tickets: filtered list, detail with timeline and photos, dispatch, reassign, transitions,
+internal notes.
 
 Agents, supervisors and admins read (masked, like every staff view) and dispatch; only supervisors
 reassign a dispatched ticket. A manual status change names its reason, which goes on the timeline
-and in the audit log; the lifecycle table still decides what is allowed (409 otherwise).
+and in the audit log; the lifecycle table still decides what is allowed (409 otherwise), and the
+detail lists the statuses it allows next so the console offers only those. Internal notes are
+on the staff timeline only: the resident neither sees them nor is notified.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 
 from backoffice.deps import CurrentStaff, ServicesDep, SessionDep, require_roles
@@ -19,12 +22,13 @@ from tools.audit import record_audit
 from tools.dispatch.models import Worker
 from tools.dispatch.schemas import DispatchResult
 from tools.dispatch.service import DispatchOutcome, assign_ticket, reassign
-from tools.errors import NotFound
+from tools.errors import Conflict, NotFound
 from tools.labels import Category, Urgency
-from tools.tickets.models import TicketAttachment
+from tools.tickets.lifecycle import TRANSITIONS
+from tools.tickets.models import TICKET_STATUSES, TicketAttachment
 from tools.tickets.queries import list_tickets, ticket_by_no
-from tools.tickets.schemas import TicketCard, TicketDetail, TicketPage
-from tools.tickets.service import transition
+from tools.tickets.schemas import TicketCard, TicketDetail, TicketPage, TimelineEvent
+from tools.tickets.service import add_event, transition
 
 router = APIRouter(
     prefix="/api/v1/backoffice/tickets",
@@ -45,6 +49,26 @@ class ReassignIn(DispatchIn):
 class TransitionIn(BaseModel):
     status: str = Field(max_length=12)
     reason: str = Field(min_length=2, max_length=200)
+
+
+# Edges dispatch owns: a manual 已派工 would have no worker, and a manual step back from 已派工 would
+# leave the visit on the worker's route. The console offers 派单 / 改派 for them instead.
+DISPATCH_EDGES = frozenset({("已受理", "已派工"), ("已派工", "已受理")})
+
+
+def manual_next_statuses(status: str) -> list[str]:
+    allowed = TRANSITIONS.get(status, frozenset())
+    return [s for s in TICKET_STATUSES if s in allowed and (status, s) not in DISPATCH_EDGES]
+
+
+class NoteIn(BaseModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class TicketView(TicketDetail):
+    worker_code: str | None
+    worker_name: str | None
+    next_statuses: list[str]
 
 
 async def _worker_id(session: SessionDep, code: str | None) -> str | None:
@@ -78,7 +102,7 @@ async def tickets(
     community: Annotated[str | None, Query(max_length=60)] = None,
     breached: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # beyond: a DB integer overflow, not a page
 ) -> TicketPage:
     now = services.clock.now()
     total, items = await list_tickets(
@@ -96,13 +120,40 @@ async def tickets(
 
 
 @router.get("/{ticket_no}")
-async def detail(ticket_no: str, session: SessionDep, services: ServicesDep) -> TicketDetail:
+async def detail(ticket_no: str, session: SessionDep, services: ServicesDep) -> TicketView:
     ticket = await ticket_by_no(session, ticket_no)
     await session.refresh(ticket, ["events", "attachments"])
-    return TicketDetail.of(ticket, now=services.clock.now())
+    worker = await session.get(Worker, ticket.worker_id) if ticket.worker_id else None
+    return TicketView(
+        **TicketDetail.of(ticket, now=services.clock.now()).model_dump(),
+        worker_code=worker.code if worker else None,
+        worker_name=worker.name if worker else None,
+        next_statuses=manual_next_statuses(ticket.status),
+    )
 
 
-@router.get("/{ticket_no}/attachments/{attachment_id}")
+@router.post("/{ticket_no}/notes", status_code=201)
+async def add_note(
+    ticket_no: str, body: NoteIn, session: SessionDep, services: ServicesDep, staff: CurrentStaff
+) -> TimelineEvent:
+    """An internal note on the staff timeline (never shown or sent to the resident)."""
+    ticket = await ticket_by_no(session, ticket_no)
+    event = await add_event(
+        session,
+        ticket,
+        kind="internal",
+        message=body.text,
+        clock=services.clock,
+        actor=f"staff:{staff.staff_id}",
+    )
+    return TimelineEvent.of(event)
+
+
+@router.get(
+    "/{ticket_no}/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 async def attachment(
     ticket_no: str, attachment_id: str, session: SessionDep, services: ServicesDep
 ) -> FileResponse:
@@ -164,6 +215,9 @@ async def change_status(
 ) -> TicketCard:
     ticket = await ticket_by_no(session, ticket_no)
     before = ticket.status
+    if (before, body.status) in DISPATCH_EDGES:
+        action = "派单" if body.status == "已派工" else "改派"
+        raise Conflict(f"请使用“{action}”完成这一步，以便同步师傅的行程", code="use_dispatch")
     await transition(
         session,
         ticket,

@@ -1,6 +1,7 @@
 /* 暖线坐席台: the tickets, dashboard, quality and knowledge-base tabs.
  * Each panel is shown only when the server serves its endpoint (bootstrap lists them); anything the
- * server returns is rendered with textContent, as tables, figures or lists. */
+ * server returns is rendered with textContent, as tables, figures or lists. The forms that act on
+ * tickets and proposals live in console-actions.js. */
 "use strict";
 
 (() => {
@@ -32,7 +33,7 @@
       ["需复核的会话", "GET /api/v1/backoffice/quality/flagged"],
     ],
     kb: [
-      ["待审批的知识建议", "GET /api/v1/backoffice/kb/proposals"],
+      ["待审批的知识建议", "GET /api/v1/backoffice/kb/proposals", "proposals"],
       ["机器人没答上的问题", "GET /api/v1/backoffice/kb/unanswered"],
       ["热点问题", "GET /api/v1/backoffice/kb/hot-topics"],
       ["知识文档", "GET /api/v1/backoffice/kb/documents"],
@@ -125,7 +126,10 @@
       const section = container.children[i];
       const path = ep.slice(ep.indexOf(" ") + 1);
       try {
-        const body = kind === "image" ? await image(path) : render(await api("GET", path));
+        let body;
+        if (kind === "image") body = await image(path);
+        else if (kind === "proposals") body = window.warmlineActions.proposals(await api("GET", path), () => panels(tab, endpoints, container));
+        else body = render(await api("GET", path));
         section.replaceChildren(el("h3", { text: title }), body);
       } catch (err) {
         section.replaceChildren(el("h3", { text: title }), el("p", { cls: "muted small", text: `暂无（${err.message}）` }));
@@ -135,19 +139,24 @@
 
   /* --- tickets: list, detail, timeline --- */
 
-  async function tickets() {
+  async function tickets(selected) {
     const { api, el } = w();
     const list = document.getElementById("tickets-list");
-    list.replaceChildren(el("p", { cls: "muted small", text: "加载中…" }));
+    if (typeof selected !== "string") selected = null;
+    if (!selected) list.replaceChildren(el("p", { cls: "muted small", text: "加载中…" }));
     try {
       const page = await api("GET", "backoffice/tickets?limit=100");
       const items = Array.isArray(page) ? page : page.items || [];
-      list.replaceChildren(el("p", { cls: "muted small", text: `共 ${page.total ?? items.length} 个工单，显示 ${items.length} 个` }),
-        table(items, (row, tr) => {
-          list.querySelectorAll("tr.selected").forEach((r) => r.classList.remove("selected"));
-          tr.classList.add("selected");
-          ticketDetail(row.ticket_no);
-        }, ["ticket_no", "status", "urgency", "category", "address", "sla_due_at", "breached", "duplicate_reports", "created_at"]));
+      const grid = table(items, (row, tr) => {
+        list.querySelectorAll("tr.selected").forEach((r) => r.classList.remove("selected"));
+        tr.classList.add("selected");
+        ticketDetail(row.ticket_no);
+      }, ["ticket_no", "status", "urgency", "category", "address", "sla_due_at", "breached", "duplicate_reports", "created_at"]);
+      grid.querySelectorAll("tbody tr").forEach((tr, i) => {
+        tr.dataset.ticket = items[i].ticket_no;
+        if (items[i].ticket_no === selected) tr.classList.add("selected");
+      });
+      list.replaceChildren(el("p", { cls: "muted small", text: `共 ${page.total ?? items.length} 个工单，显示 ${items.length} 个` }), grid);
     } catch (err) {
       list.replaceChildren(el("p", { cls: "empty", text: `暂无（${err.message}）` }));
     }
@@ -158,18 +167,22 @@
     const pane = document.getElementById("ticket-detail");
     try {
       const t = await api("GET", `backoffice/tickets/${encodeURIComponent(ticketNo)}`);
-      const fields = ["status", "category", "urgency", "address", "contact_phone", "sla_due_at", "eta_start", "eta_end", "created_at", "duplicate_reports"];
+      const fields = ["status", "worker_name", "category", "urgency", "address", "contact_phone", "sla_due_at", "eta_start", "eta_end", "created_at", "duplicate_reports"];
       const timeline = (t.timeline || []).map((e) => el("li", { cls: `tl-${e.kind}` },
-        el("div", { cls: "tl-head" }, el("strong", { text: e.status }), el("span", { cls: "muted small", text: `${scalarText("at", e.at)} · ${e.actor || ""}` })),
+        el("div", { cls: "tl-head" }, el("strong", { text: e.kind === "internal" ? "内部备注" : e.status }), el("span", { cls: "muted small", text: `${scalarText("at", e.at)} · ${e.actor || ""}` })),
         el("div", { text: e.message }),
         e.worker_name ? el("div", { cls: "muted small", text: `师傅：${e.worker_name}` }) : null));
+      const reload = async () => { await ticketDetail(ticketNo); await tickets(ticketNo); };
       pane.replaceChildren(
         el("h2", {}, el("span", { text: `工单 ${t.ticket_no} ` }), badge("urgency", t.urgency), t.breached ? el("span", { cls: "badge urgency-emergency", text: "已超时" }) : null),
         el("p", { cls: "summary", text: t.description || "" }),
         el("dl", { cls: "kv" }, ...fields.flatMap((k) => [el("dt", { text: fieldName(k) }), el("dd", { text: scalarText(k, t[k]) })])),
+        window.warmlineActions.ticketActions(t, reload),
         el("h3", { text: "进度" }),
         el("ol", { cls: "timeline" }, ...(timeline.length ? timeline : [el("li", { cls: "muted", text: "暂无" })])),
       );
+      pane.dataset.ticket = t.ticket_no;
+      pane.dataset.status = t.status;
     } catch (err) {
       pane.replaceChildren(el("p", { cls: "error", text: err.message }));
     }

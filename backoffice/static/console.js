@@ -1,4 +1,4 @@
-/* 暖线坐席台: login, live queue, conversation work (take over, reply, notes, hand back).
+/* 暖线坐席台: login, live queue, conversation work (take over, reply, notes, hand back, close).
  * Everything a resident or the model wrote is put on the page with textContent, never parsed as HTML.
  * The page talks only to the same-origin API; the bearer token lives in sessionStorage (per tab). */
 "use strict";
@@ -283,7 +283,7 @@ async function openStream(conversationId, onEvent) {
   const params = new URLSearchParams({ ticket });
   if (conversationId) params.set("conversation", conversationId);
   const source = new EventSource(`${API}/backoffice/console/events?${params}`);
-  for (const type of ["message", "handoff", "taken", "agent_joined", "agent_left", "ready"]) {
+  for (const type of ["message", "handoff", "taken", "agent_joined", "agent_left", "closed", "ready"]) {
     source.addEventListener(type, onEvent);
   }
   return source;
@@ -374,9 +374,13 @@ function renderConversation(c) {
   ].filter(Boolean));
   const mine = state.me && c.owner === state.me.staff_id;
   const free = c.owner === "bot";
-  $("conv-owner").textContent = mine ? "由我接待" : free ? "机器人接待中" : "已由其他客服接管";
-  $("take-over").hidden = !free;
-  $("hand-back").hidden = !(mine || (!free && state.me && state.me.role !== "agent"));
+  const closed = c.status === "closed";
+  const lead = state.me && state.me.role !== "agent";
+  $("conv-owner").textContent = closed ? `会话已结束（${clockText(c.closed_at)}）`
+    : mine ? "由我接待" : free ? "机器人接待中" : "已由其他客服接管";
+  $("take-over").hidden = !free || closed;
+  $("hand-back").hidden = closed || !(mine || (!free && lead));
+  $("close-conv").hidden = closed || !(mine || free || lead);
   $("send-reply").disabled = !mine;
   $("send-reply").title = mine ? "" : "请先接管该会话再回复";
   $("handoff-summary").textContent = c.handoff_summary || "暂无";
@@ -498,6 +502,13 @@ async function handBack() {
   });
 }
 
+async function closeConversation() {
+  await act($("close-conv"), async () => {
+    await api("POST", currentPath("close"));
+    await Promise.all([openConversation(state.current.id), refreshLists()]);
+  });
+}
+
 /* --- wiring --- */
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -508,6 +519,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("send-reply").addEventListener("click", () => send("reply"));
   $("add-note").addEventListener("click", () => send("note"));
   $("hand-back").addEventListener("click", handBack);
+  $("close-conv").addEventListener("click", closeConversation);
   $("reply-text").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send("reply"); }
   });

@@ -39,7 +39,7 @@ async def ticket_by_no(session: AsyncSession, *, account_id: str, ticket_no: str
 
 
 def track(ticket: Ticket) -> TicketTrack:
-    events: list[TicketEvent] = list(ticket.events)
+    events: list[TicketEvent] = ticket.resident_events
     worker = next((e.worker_name for e in reversed(events) if e.worker_name), None)
     eta_text = ""
     if ticket.eta_start and ticket.eta_end:
@@ -67,7 +67,7 @@ def track(ticket: Ticket) -> TicketTrack:
 
 async def signature(session: AsyncSession, *, account_id: str) -> Signature:
     tickets = await account_tickets(session, account_id=account_id)
-    return {t.ticket_no: (t.status, max((e.seq for e in t.events), default=0)) for t in tickets}
+    return {t.ticket_no: (t.status, max((e.seq for e in t.resident_events), default=0)) for t in tickets}
 
 
 def changed(before: Signature, after: Signature) -> list[str]:

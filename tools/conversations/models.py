@@ -1,7 +1,8 @@
 """Conversations and messages, independent of the channel they came through.
 
 A conversation is owned either by the bot (``owner_staff_id`` is null) or by one agent; the
-take-over is a conditional update on that column so exactly one agent wins.
+take-over is a conditional update on that column so exactly one agent wins. It is ``open`` until an
+agent or the idle job closes it, and reopens when the resident writes again (closing.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Conversation(IdMixin, TimestampMixin, Base):
     last_urgency: Mapped[str | None] = mapped_column(String(12))
     token_hash: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # "staff:<id>" for an agent's close, "system:auto_close" for the idle job (see closing.py).
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def owner(self) -> str:

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tools.clock import Clock
+from tools.conversations.closing import close_conversation as close_conversation  # re-exported
+from tools.conversations.closing import reopen_if_closed
 from tools.conversations.models import SENDERS, Conversation, Message
 from tools.errors import Conflict, NotFound, PermissionDenied
 
@@ -97,6 +99,9 @@ async def append_message(
         existing = await _by_external_id(session, conversation.id, external_id)
         if existing is not None:
             return existing, False
+    if sender == "resident":
+        # Under the lock just taken, so a concurrent close cannot swallow this message.
+        await reopen_if_closed(session, conversation=conversation, clock=clock)
     for _ in range(5):
         seq = int(
             await session.scalar(
@@ -169,10 +174,17 @@ async def request_handoff(
 
 
 async def take_over(session: AsyncSession, *, conversation_id: str, staff_id: str, clock: Clock) -> bool:
-    """Atomically make ``staff_id`` the owner; False when someone else already owns it."""
+    """Atomically make ``staff_id`` the owner; False when someone else already owns it.
+
+    A closed conversation cannot be taken over (``Conflict``): the resident reopens it by writing.
+    """
     result = await session.execute(
         update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.owner_staff_id.is_(None))
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.owner_staff_id.is_(None),
+            Conversation.status == "open",
+        )
         .values(owner_staff_id=staff_id, updated_at=clock.now())
         .execution_options(synchronize_session=False)
     )
@@ -180,6 +192,8 @@ async def take_over(session: AsyncSession, *, conversation_id: str, staff_id: st
     conversation = await session.get(Conversation, conversation_id, populate_existing=True)
     if conversation is None:
         raise NotFound("会话不存在")
+    if result.rowcount != 1 and conversation.status == "closed":
+        raise Conflict("该会话已结束，住户再次留言后会重新打开", code="already_closed")
     return result.rowcount == 1 or conversation.owner_staff_id == staff_id
 
 
@@ -213,10 +227,3 @@ async def agent_queue(session: AsyncSession, *, limit: int = 50) -> list[Convers
         .limit(limit)
     )
     return list(rows)
-
-
-async def close_conversation(session: AsyncSession, *, conversation: Conversation, clock: Clock) -> None:
-    conversation.status = "closed"
-    conversation.closed_at = clock.now()
-    conversation.owner_staff_id = None
-    await session.flush()

@@ -1,7 +1,11 @@
 """Quality inspection over stored conversations: scoring job, per-handler aggregates, flagged list.
 
-A conversation is inspected once it has ended: closed, or idle for ``IDLE_AFTER`` (most chats
-are never closed explicitly). When an inspected conversation later grows, it is scored again.
+A conversation is inspected once it has ended: closed by an agent or by the auto-close job
+(tools/conversations/closing.py). Open conversations idle for ``IDLE_AFTER`` are inspected too:
+those from before conversations were closed explicitly, and residents left waiting for a human
+(the auto-close job never closes those). When an inspected conversation grows (the resident wrote
+again and it reopened), it is scored again once it ends again, and the reopen counts as a repeat
+contact.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ async def _facts(session: AsyncSession, conversation: Conversation, ended_at: da
                 Conversation.created_at <= ended_at + REPEAT_WINDOW,
             )
         )
-    return Facts(ticket_created=bool(ticket), repeat_contact=bool(repeat))
+    return Facts(ticket_created=bool(ticket), repeat_contact=bool(repeat or conversation.reopen_count))
 
 
 async def review_conversation(
@@ -78,7 +82,10 @@ async def review_ended_conversations(
     session: AsyncSession, *, clock: Clock, idle_after: timedelta = IDLE_AFTER, limit: int = 200
 ) -> int:
     """Score conversations that ended and were not scored since their last message."""
-    ended = or_(Conversation.status == "closed", Conversation.last_message_at <= clock.now() - idle_after)
+    legacy_idle = and_(
+        Conversation.status == "open", Conversation.last_message_at <= clock.now() - idle_after
+    )
+    ended = or_(Conversation.status == "closed", legacy_idle)
     stale = or_(QualityReview.id.is_(None), QualityReview.scored_through < Conversation.last_message_at)
     rows = await session.scalars(
         select(Conversation)

@@ -12,6 +12,8 @@ from tools.labels import CATEGORIES, URGENCIES, sql_in
 
 # Lifecycle states in Chinese, as residents read them on the tracking page.
 TICKET_STATUSES = ("已受理", "已派工", "师傅已出发", "已到场", "已完成", "已回访", "已关闭", "已取消")
+# Timeline events residents never see (nor get notified of): notes staff write for each other.
+STAFF_ONLY_KINDS = frozenset({"internal"})
 
 
 class Ticket(IdMixin, TimestampMixin, Base):
@@ -50,6 +52,11 @@ class Ticket(IdMixin, TimestampMixin, Base):
     )
     attachments: Mapped[list[TicketAttachment]] = relationship(back_populates="ticket", lazy="selectin")
 
+    @property
+    def resident_events(self) -> list[TicketEvent]:
+        """The timeline a resident may read: everything but staff-only notes."""
+        return [event for event in self.events if event.kind not in STAFF_ONLY_KINDS]
+
 
 class TicketEvent(IdMixin, Base):
     """One line of the tracking page: a status change, an ETA, a note or a repeated report."""
@@ -59,7 +66,7 @@ class TicketEvent(IdMixin, Base):
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(16))  # status | eta | note | report
+    kind: Mapped[str] = mapped_column(String(16))  # status | eta | note | report | internal
     status: Mapped[str] = mapped_column(String(12))
     message: Mapped[str] = mapped_column(Text)
     worker_name: Mapped[str | None] = mapped_column(String(60))

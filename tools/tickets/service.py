@@ -22,7 +22,7 @@ from tools.outbox import enqueue
 from tools.settings import Settings
 from tools.tickets.alerts import check_building_alert
 from tools.tickets.lifecycle import OPEN_STATES, check_transition, is_reopen
-from tools.tickets.models import BuildingIncident, Ticket, TicketEvent
+from tools.tickets.models import STAFF_ONLY_KINDS, BuildingIncident, Ticket, TicketEvent
 
 _URGENCY_ORDER = {"low": 0, "normal": 1, "high": 2, "emergency": 3}
 
@@ -90,6 +90,8 @@ async def add_event(
     )
     session.add(event)
     await session.flush()
+    if kind in STAFF_ONLY_KINDS:
+        return event
     await enqueue(
         session,
         clock=clock,

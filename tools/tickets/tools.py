@@ -38,7 +38,7 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
                 "status": event.status,
                 "message": event.message,
             }
-            for event in ticket.events
+            for event in ticket.resident_events
         ],
     }
 
