@@ -2,8 +2,8 @@
 
 Residents who are cold and angry should not argue with a bot. The rules, in order:
 an explicit request (转人工/人工客服), a complaint, an emergency (after the emergency ticket is made),
-anger that persists over two messages, the bot failing to help twice in a row, and the classifier
-being unsure twice in a row.
+anger that persists over two messages, the bot failing to help twice in a row (handed off with the
+second failed answer, not after a third question), and the classifier being unsure twice in a row.
 """
 
 from __future__ import annotations
@@ -42,10 +42,13 @@ def escalation_before_answer(
     return None
 
 
-def escalation_after_answer(labels: Sequence[TurnLabels]) -> str | None:
-    """Emergencies get their ticket and safety advice from the bot first, then a human."""
+def escalation_after_answer(labels: Sequence[TurnLabels], *, failures: int = 0) -> str | None:
+    """Emergencies get their ticket and safety advice from the bot first, then a human; a second
+    answer in a row that did not help goes to a human at once (``failures`` counts this turn)."""
     if labels and labels[-1]["urgency"] == "emergency":
         return "紧急情况，已建紧急工单"
+    if failures >= MAX_FAILURES:
+        return "机器人连续两次未能解决"
     return None
 
 

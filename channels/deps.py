@@ -40,4 +40,6 @@ async def get_channel_session(services: ChannelServicesDep) -> AsyncIterator[Asy
         yield session
 
 
-ChannelSessionDep = Annotated[AsyncSession, Depends(get_channel_session)]
+# scope="function": commit before the response is sent, so a 2xx means stored (FastAPI would
+# otherwise end the dependency after sending, racing the client's next request).
+ChannelSessionDep = Annotated[AsyncSession, Depends(get_channel_session, scope="function")]

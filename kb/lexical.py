@@ -57,6 +57,8 @@ SYNONYMS = {
     "截至": "截止",
     "咋": "怎么",
     "多少钱一平": "每平方米 价格",
+    "手机号码": "手机号",
+    "电话号码": "电话",
     "一平": "每平方米",
     "平米": "平方米",
 }
@@ -89,7 +91,14 @@ DOMAIN_WORDS = [
     "已派工",
 ]
 # Colloquial phrases that carry no topic; jieba tags some as idioms (l), which would count as foreign.
-PLAIN_PHRASES = frozenset("怎么回事 对不上 什么意思 为什么 怎么办 不一样 没问题 不管用".split())
+# 号码 is a noun but names no topic of its own ("改登记的号码" is about 手机号).
+PLAIN_PHRASES = frozenset("怎么回事 对不上 什么意思 为什么 怎么办 不一样 没问题 不管用 号码".split())
+# Words of jieba's general dictionary that residents' phrasing only produces by accident:
+# "晚交会不会有滞纳金" is 晚交 / 会不会, never 交会 (a crossing), which would count as foreign.
+SPLIT_WORDS = ("交会",)
+# Single tokens folded after segmentation, where a text fold would break words: the bare verb 交 is
+# 缴 (交通, 提交 stay whole words), and 在哪 / 去哪儿 ask the same as the documents' 哪里.
+TOKEN_FOLDS = {"交": "缴", "哪": "哪里", "哪儿": "哪里"}
 STOPWORDS = frozenset(
     [
         *"的 了 吗 呢 啊 吧 呀 嘛 我 你 您 我们 是 在 有 和 就 都 也 还 要 想 请问 一下 个 这 那".split(),
@@ -114,6 +123,8 @@ def _jieba() -> Any:
     jieba.setLogLevel(60)
     for word in DOMAIN_WORDS:
         jieba.add_word(word, freq=2000)
+    for word in SPLIT_WORDS:
+        jieba.del_word(word)
     return jieba
 
 
@@ -128,21 +139,25 @@ def _fold(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     return [
-        token for token in _jieba().lcut_for_search(_fold(text)) if token.strip() and token not in STOPWORDS
+        TOKEN_FOLDS.get(token, token)
+        for token in _jieba().lcut_for_search(_fold(text))
+        if token.strip() and token not in STOPWORDS
     ]
 
 
 def foreign_terms(query: str, vocabulary: set[str] | frozenset[str]) -> list[str]:
-    """Words naming things no chunk mentions (``vocabulary`` is every indexed token)."""
+    """Words naming things no chunk mentions (``vocabulary`` is every indexed token). Only
+    dictionary words count: jieba's HMM glues unknown runs of characters into guesses (晚交会),
+    which say nothing about the topic."""
     from jieba import posseg
 
     _jieba()
     found = []
-    for pair in posseg.lcut(_fold(query)):
+    for pair in posseg.lcut(_fold(query), HMM=False):
         word, tag = pair.word, pair.flag
         if len(word) < 2 or word in vocabulary or word in STOPWORDS or word in PLAIN_PHRASES:
             continue
-        if tag not in THING_TAGS:
+        if tag not in THING_TAGS or word.replace(".", "").isdigit():  # without HMM, numbers tag as eng
             continue
         if tag in ("l", "i"):
             parts = [part for part in _jieba().lcut_for_search(word) if len(part) >= 2 and part != word]

@@ -152,6 +152,24 @@ class KnowledgeBase:
         """Every chunk's (indexed text, metadata): what evaluators compare retrieval against."""
         return list(self._chunk_view().chunks.values())
 
+    def chunk_vectors(self) -> list[tuple[str, np.ndarray]]:
+        """Every chunk's indexed text with its stored vector: lets an evaluation building another
+        store from the same documents reuse these instead of encoding them again."""
+        pairs: list[tuple[str, np.ndarray]] = []
+        offset = 0
+        while True:
+            page = self._collection.get(include=["documents", "embeddings"], limit=READ_PAGE, offset=offset)
+            vectors = page.get("embeddings")
+            if vectors is None:
+                vectors = []
+            pairs += [
+                (text, np.asarray(vector, dtype=np.float32))
+                for text, vector in zip(page.get("documents") or [], vectors, strict=True)
+            ]
+            if len(page["ids"]) < READ_PAGE:
+                return pairs
+            offset += READ_PAGE
+
     def _read_all(self, include: list[str]) -> dict[str, list[Any]]:
         """The whole collection in pages: one unpaged ``get`` past ~30k chunks fails inside Chroma's
         SQLite ("too many SQL variables"), measured at 50k by ``evals.bench_kb``."""

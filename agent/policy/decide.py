@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.policy import signals
 from agent.policy.signals import Slots
+from tools.text import normalize
 
 BIND_HINT = "办理这项业务需要先绑定您的户号：请提供10位户号和登记手机号的后四位。"
 
@@ -39,12 +40,21 @@ class TurnView:
     available_tools: set[str]
 
     @property
+    def plain(self) -> str:
+        """The text the signal patterns read: simplified and half-width, so 怎麼繳 is 怎么缴."""
+        return normalize(self.text)
+
+    @property
     def slots(self) -> Slots:
         return signals.extract_slots(self.resident_texts[-8:])
 
 
+# Device tips the bot gave, and the repair category a follow-up asking for a visit continues.
+_TIPS = {"valve_tips": "valve", "equipment_noise_tips": "equipment_noise"}
+
+
 def decide(view: TurnView) -> Act:
-    text, category = view.text, view.category
+    text, category = view.plain, view.category
     if signals.GREETING.match(text.strip()):
         return Act(
             "greet",
@@ -59,6 +69,14 @@ def decide(view: TurnView) -> Act:
         return _invoice(view)
     if last_act == "self_check" and category in ("other", "inquiry", "no_heat"):
         return _no_heat(view)
+    # "还是拧不动，派师傅来吧" after valve tips reads as 进度 to the classifier ("师傅…来"), but
+    # there is no ticket yet to follow: it asks for the visit the tips offered.
+    if (
+        last_act in _TIPS
+        and category in ("progress", "other", "inquiry", _TIPS[last_act])
+        and (signals.WANTS_VISIT.search(text) or signals.SELF_CHECK_FAILED.search(text))
+    ):
+        return _repair_ticket(view, _TIPS[last_act])
     handler = _HANDLERS.get(category, _knowledge)
     return handler(view)
 
@@ -90,14 +108,14 @@ def _repair_ticket(view: TurnView, category: str, *, urgency: str | None = None)
 
 
 def _no_heat(view: TurnView) -> Act:
-    if signals.ASKS_WHY_STOPPED.search(view.text) and not signals.WANTS_VISIT.search(view.text):
+    if signals.ASKS_WHY_STOPPED.search(view.plain) and not signals.WANTS_VISIT.search(view.plain):
         return _knowledge(view)  # a planned stoppage or notice answers this, not a self-check
     slots = view.slots
     gave_self_check = "self_check" in view.previous_acts
     urgent = view.urgency in ("emergency", "high")
     if (
-        signals.WANTS_VISIT.search(view.text)
-        or (gave_self_check and signals.SELF_CHECK_FAILED.search(view.text))
+        signals.WANTS_VISIT.search(view.plain)
+        or (gave_self_check and signals.SELF_CHECK_FAILED.search(view.plain))
         or slots.building_wide
         or urgent
         or (slots.temperature is not None and slots.temperature < 12)
@@ -113,14 +131,14 @@ def _no_heat(view: TurnView) -> Act:
 
 def _leak(view: TurnView) -> Act:
     urgency = (
-        "emergency" if view.urgency == "emergency" or signals.LEAK_NOW.search(view.text) else view.urgency
+        "emergency" if view.urgency == "emergency" or signals.LEAK_NOW.search(view.plain) else view.urgency
     )
     return _repair_ticket(view, "leak", urgency=urgency if urgency in ("emergency", "high") else None)
 
 
 def _device(category: str):
     def handle(view: TurnView) -> Act:
-        if signals.WANTS_VISIT.search(view.text) or f"{category}_tips" in view.previous_acts:
+        if signals.WANTS_VISIT.search(view.plain) or f"{category}_tips" in view.previous_acts:
             return _repair_ticket(view, category)
         return _knowledge(view, act=f"{category}_tips")
 
@@ -128,7 +146,7 @@ def _device(category: str):
 
 
 def _billing(view: TurnView) -> Act:
-    text = view.text
+    text = view.plain
     if signals.ASKS_INVOICE.search(text):
         return _invoice(view)
     if signals.ASKS_HISTORY.search(text):
@@ -154,7 +172,7 @@ def _invoice(view: TurnView) -> Act:
             "invoice_ask_title",
             reply="好的，请问发票抬头开个人还是单位？单位请提供单位名称和税号，需要发到邮箱的话也请告诉我邮箱地址。",
         )
-    season = _season_code(" ".join(view.resident_texts[-4:]))
+    season = _season_code(normalize(" ".join(view.resident_texts[-4:])))
     args: dict[str, Any] = {"season_code": season, "title": slots.invoice_title}
     if slots.tax_no:
         args["tax_no"] = slots.tax_no
@@ -174,7 +192,7 @@ def _progress(view: TurnView) -> Act:
     if blocked:
         return blocked
     args = {"ticket_no": view.slots.ticket_no} if view.slots.ticket_no else {}
-    if signals.CANCEL.search(view.text) and "cancel_my_ticket" in view.available_tools:
+    if signals.CANCEL.search(view.plain) and "cancel_my_ticket" in view.available_tools:
         return Act("cancel", tool="cancel_my_ticket", args=args)
     return Act("progress", tool="get_ticket_progress", args=args)
 
@@ -184,7 +202,7 @@ def _suspend(view: TurnView) -> Act:
         (signals.APPLY_SUSPEND, "suspend_apply", "apply_suspension"),
         (signals.APPLY_RESUME, "resume_apply", "apply_resumption"),
     ):
-        if pattern.search(view.text) and tool in view.available_tools:
+        if pattern.search(view.plain) and tool in view.available_tools:
             return _needs_binding(view, act) or Act(act, tool=tool)
     return _knowledge(view, query=view.text, act="suspend_info")
 

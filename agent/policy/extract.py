@@ -41,12 +41,20 @@ def best_sentences(question: str, text: str, *, limit: int = 3, max_chars: int =
         key=lambda i: (-len(wanted & bigrams(sentences[i])), i),
     )
     chosen = sorted(scored[:limit])
+    # A sentence that introduces a list ("…缴费渠道：") is answered by the list, not by what the
+    # bigram scores happen to pick next: take its items in order.
+    lead = next((i for i in chosen if sentences[i].rstrip().endswith(("：", ":"))), None)
+    if lead is not None:
+        items = [i for i in range(lead + 1, len(sentences)) if _STEP.match(sentences[i])]
+        run = [i for n, i in enumerate(items) if i == lead + 1 + n]
+        if run:
+            chosen = [lead, *run]
     answer = ""
     for index in chosen:
         sentence = sentences[index].lstrip("#").strip()
         if len(answer) + len(sentence) > max_chars and answer:
             break
-        answer += sentence if sentence[-1:] in "。！？；!?;" else sentence + "。"
+        answer += sentence if sentence[-1:] in "。！？；!?;：:" else sentence + "。"
     return answer
 
 

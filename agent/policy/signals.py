@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tools.text import temperatures
+from tools.text import normalize, temperatures
 
 WANTS_VISIT = re.compile(
     r"派(个)?人|上门|报修|师傅(来|过来|上来)|来(个)?人|修一?下|给修|安排(师傅|维修)|要求维修|建(个)?(工)?单"
 )
 SELF_CHECK_FAILED = re.compile(
-    r"(还是|依然|仍然|照样)(不|没)|没(有)?用|不管用|试(过|了)|放(过)?气了|都(弄|试)"
+    r"(还是|依然|仍然|照样)[^，。,.!！?？]{0,3}(不|没)|没(有)?用|不管用|试(过|了)|放(过)?气了|都(弄|试)"
 )
 ASKS_HOW = re.compile(r"怎么|咋|如何|哪里|在哪|哪儿|什么方式|啥方式|方式|渠道|流程|需要(带|什么)|要带")
 WANTS_PAY = re.compile(r"(我要|我想|帮我|现在|在线|马上|直接)?(交|缴|付|支付)(费|钱|款|了吧)?|付款|缴纳|充值")
@@ -89,9 +89,11 @@ class Slots:
 
 
 def extract_slots(messages: list[str]) -> Slots:
-    """Slots from the resident's messages, later messages overriding earlier ones."""
+    """Slots from the resident's messages, later messages overriding earlier ones. Symptoms are read
+    from the normalised text (暖氣不熱, full-width digits); titles and e-mails are kept as typed."""
     slots = Slots()
-    for text in messages:
+    for raw in messages:
+        text = normalize(raw)
         if TOP_HOT.search(text):
             slots.scope = "top_hot"
         elif FLOOR.search(text):
@@ -108,11 +110,11 @@ def extract_slots(messages: list[str]) -> Slots:
             slots.temperature = value
         if match := TICKET_NO.search(text):
             slots.ticket_no = match.group(1).upper()
-        if match := INVOICE_TITLE.search(text):
+        if match := INVOICE_TITLE.search(raw):
             kind, name = match.group(1), match.group(3).strip()
             slots.invoice_title = "个人" if kind == "个人" and not name else (name or None)
-        if match := TAX_NO.search(text.upper()):
+        if match := TAX_NO.search(raw.upper()):
             slots.tax_no = match.group(1)
-        if match := EMAIL.search(text):
+        if match := EMAIL.search(raw):
             slots.email = match.group(0)
     return slots

@@ -5,7 +5,8 @@
         --redis-url redis://127.0.0.1:6379/5                                        # PostgreSQL + Redis
     python -m evals.load.run --model-latency 3.0                                  # a slow LLM endpoint
 
-It seeds a fresh data directory with the demo company (``warmline demo --no-serve``), serves it with
+It seeds a fresh data directory with the demo company (``warmline demo --no-serve``, or a copy of
+``--seeded-dir``, which ``warmline eval all`` builds with embeddings it already has), serves it with
 ``warmline serve`` in a child process on 127.0.0.1, and drives it only over HTTP: half the residents
 are WeChat followers posting encrypted XML, half use the web chat (a third of those bound to a demo
 account). ``--model-latency`` puts an OpenAI-compatible fake model on 127.0.0.1 that answers after
@@ -25,6 +26,7 @@ import secrets
 import shutil
 import signal
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -45,6 +47,14 @@ from tools.crm.models import Account, Resident
 
 TOKEN = "warmline-load"
 APP_ID = "wx00000000load0000"
+
+
+def new_aes_key() -> str:
+    """A random EncodingAESKey as the platform issues them: 43 letters and digits (base64 of 32
+    bytes without its "="). URL-safe base64 would put "-" and "_" in it, which the crypto's
+    standard base64 decode drops, failing most runs with "Incorrect padding"."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(43))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -213,13 +223,18 @@ async def drive(
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="warmline-load-"))
-    aes_key = secrets.token_urlsafe(32)[:43]
+    aes_key = new_aes_key()
     database_url = args.database_url or f"sqlite:///{workdir / 'data' / 'warmline.db'}"
     _prepare_database(args.database_url)
     fake = await serve_fake_llm(args.model_latency) if args.model_latency is not None else None
     env = _env(workdir / "data", args, aes_key, fake.url if fake else None)
     try:
-        subprocess.run([_warmline(), "demo", "--no-serve"], env=env, check=True, stdout=subprocess.DEVNULL)
+        if args.seeded_dir:
+            shutil.copytree(args.seeded_dir, workdir / "data")
+        else:
+            subprocess.run(
+                [_warmline(), "demo", "--no-serve"], env=env, check=True, stdout=subprocess.DEVNULL
+            )
         port = args.port
         server = subprocess.Popen(
             [_warmline(), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -240,6 +255,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 server.kill()
         report = summarise(samples, wall)
         report["integrity"] = audit(database_url, samples)
+        if args.samples:
+            report["latencies_ms"] = {
+                channel: [round(s.seconds * 1000, 1) for s in samples if s.channel == channel]
+                for channel in sorted({s.channel for s in samples})
+            }
         report["setup"] = {
             "residents": args.residents,
             "messages_per_resident": args.messages,
@@ -269,11 +289,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-latency", type=float, default=None, help="seconds per fake LLM call")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--samples", action="store_true", help="keep every request's latency (histograms)")
+    parser.add_argument(
+        "--seeded-dir",
+        type=Path,
+        default=None,
+        help="copy this seeded data directory (warmline.db + chroma/) instead of running warmline demo",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.seeded_dir and args.database_url:
+        raise SystemExit("--seeded-dir holds a SQLite company; it cannot seed --database-url")
     report = asyncio.run(main_async(args))
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if args.json:

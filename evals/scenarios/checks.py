@@ -1,8 +1,10 @@
 """Judging a run: per-turn checks on what the resident read, end checks on the database.
 
 Two invariants hold for every scenario whatever it expects: no reply shows an unmasked mobile
-number, and every amount in 元 a reply states exists in the knowledge base or in the resident's
-own records (bills, orders, applications) — the bot never invents a price, fee or balance.
+number (checked on every turn), and every amount in 元 a reply states exists in the knowledge base
+or in the resident's own records (bills, orders, applications) — the bot never invents a price, fee
+or balance. The amount check runs once, after the run: a payment order or a 报停 quote the tools
+create mid-conversation is a real record the reply may quote, and it only exists once the tool ran.
 """
 
 from __future__ import annotations
@@ -113,15 +115,18 @@ def check_turn(reply: dict[str, Any], expect: dict[str, Any], facts: RunFacts, w
         bubbles = " ".join(reply.get("suggestions") or [])
         if not any(n in bubbles for n in expect["suggestions_any"]):
             fail(f"suggestions {reply.get('suggestions')} have none of {expect['suggestions_any']}")
-    problems.extend(f"{where}: {p}" for p in invariant_problems(text, facts))
+    problems.extend(f"{where}: unmasked mobile number {m[:3]}****{m[-4:]}" for m in MOBILE.findall(text))
     return problems
 
 
-def invariant_problems(text: str, facts: RunFacts) -> list[str]:
-    problems = [f"unmasked mobile number {m[:3]}****{m[-4:]}" for m in MOBILE.findall(text)]
-    invented = sorted(amounts_in(text) - facts.allowed_amounts)
-    if invented:
-        problems.append(f"amounts not in the KB or the resident's records: {[str(a) for a in invented]}")
+def invented_amounts(replies: list[str], facts: RunFacts) -> list[str]:
+    """The end-of-run grounding check; ``facts.allowed_amounts`` must already hold what the tools
+    produced during the run (see ``runner._grant_quotes``)."""
+    problems = []
+    for index, text in enumerate(replies, 1):
+        invented = [str(amount) for amount in sorted(amounts_in(text) - facts.allowed_amounts)]
+        if invented:
+            problems.append(f"reply {index}: amounts not in the KB or the resident's records: {invented}")
     return problems
 
 

@@ -33,8 +33,9 @@ def choose(scenarios: list[Scenario], *, quick: bool, only: str | None) -> list[
 def format_table(summaries: dict[str, dict[str, Any]]) -> str:
     backends = list(summaries)
     k = next(iter(summaries.values()))["k"]
-    head = "| capability | scenarios | " + " | ".join(f"{b} pass^1 | {b} pass^{k}" for b in backends) + " |"
-    lines = [head, "|" + "---|" * (2 + 2 * len(backends))]
+    keys = ["pass^1"] if k == 1 else ["pass^1", f"pass^{k}"]  # with k=1 the two columns are one
+    head = "| capability | scenarios | " + " | ".join(f"{b} {key}" for b in backends for key in keys) + " |"
+    lines = [head, "|" + "---|" * (2 + len(keys) * len(backends))]
     first = summaries[backends[0]]
     for capability in [*first["capabilities"], "overall"]:
         row = first["overall"] if capability == "overall" else first["capabilities"][capability]
@@ -42,7 +43,7 @@ def format_table(summaries: dict[str, dict[str, Any]]) -> str:
         for backend in backends:
             data = summaries[backend]
             score = data["overall"] if capability == "overall" else data["capabilities"].get(capability, {})
-            cells += [f"{score.get('pass^1', 0):.0%}", f"{score.get(f'pass^{k}', 0):.0%}"]
+            cells += [f"{score.get(key, 0):.0%}" for key in keys]
         name = f"**{capability}**" if capability == "overall" else capability
         lines.append(f"| {name} | {row['scenarios']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

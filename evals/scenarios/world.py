@@ -60,12 +60,22 @@ class World:
     """A seeded template and the shared read-only services every run reuses."""
 
     def __init__(
-        self, root: Path, *, make_app: AppFactory, migrate: Migrate, kb: Any, classifier: Any
+        self,
+        root: Path,
+        *,
+        make_app: AppFactory,
+        migrate: Migrate,
+        kb: Any,
+        classifier: Any,
+        docs: Path | None = DEMO_DOCS,
     ) -> None:
+        """``docs=None`` leaves the knowledge base empty: the "bot without KB" baseline, a company
+        whose data is seeded but whose documents were never ingested."""
         self.root = root
         self.make_app = make_app
         self.kb = kb
         self.classifier = classifier
+        self.docs = docs
         self.clock = FixedClock(SCENARIO_NOW)
         self.template = root / "template.db"
         self._migrate = migrate
@@ -87,8 +97,10 @@ class World:
         try:
             async with transaction(make_sessionmaker(engine)) as session:
                 await seed_demo(session, clock=self.clock)
+            if self.docs is None:
+                return
             async with transaction(make_sessionmaker(engine)) as session:
-                report = await ingest_paths(session, [DEMO_DOCS], kb=self.kb, clock=self.clock, actor="eval")
+                report = await ingest_paths(session, [self.docs], kb=self.kb, clock=self.clock, actor="eval")
             if report.problems:
                 raise RuntimeError(f"demo knowledge base did not ingest cleanly: {report.problems}")
         finally:

@@ -10,7 +10,7 @@ import pytest
 
 from backoffice.app import create_app
 from backoffice.migrate import upgrade
-from evals.scenarios.checks import RunFacts, check_turn
+from evals.scenarios.checks import RunFacts, check_turn, invented_amounts
 from evals.scenarios.report import run_cli
 from evals.scenarios.runner import pass_hat_k
 from evals.scenarios.spec import ScenarioError, load_scenarios, parse
@@ -69,15 +69,27 @@ def test_pass_hat_k_is_the_chance_that_k_tries_all_succeed() -> None:
     assert pass_hat_k(3, 4, 2) == pytest.approx(0.5)  # C(3,2)/C(4,2)
 
 
-def test_turn_checks_fill_placeholders_and_flag_invented_amounts_and_phones() -> None:
+def test_turn_checks_fill_placeholders_and_flag_unmasked_phones() -> None:
     facts = _facts(due="2327.00", foreign_no="2026010099")
     good = {"reply": "您需缴纳 2327.00 元，单价 26 元/㎡。", "handoff": False}
     assert check_turn(good, {"contains_all": ["{due}"], "not_contains": ["{foreign_no}"]}, facts, "t1") == []
-    invented = {"reply": "滞纳金 88.80 元，请联系 13912345678。", "handoff": False}
-    problems = check_turn(invented, {}, facts, "t1")
-    assert any("88.80" in p for p in problems) and any("unmasked mobile" in p for p in problems)
+    phone = {"reply": "请联系 13912345678。", "handoff": False}
+    assert any("unmasked mobile" in p for p in check_turn(phone, {}, facts, "t1"))
     leaked = {"reply": "户号2026010099欠费", "handoff": True}
     assert len(check_turn(leaked, {"not_contains": ["{foreign_no}"], "handoff": False}, facts, "t1")) == 2
+
+
+def test_amounts_are_judged_once_at_the_end_against_what_the_run_produced() -> None:
+    # A 报停 quote only exists once the tool ran: the turn check must not reject it, the end check
+    # accepts it once the run's records are granted, and an amount nobody produced still fails.
+    facts = _facts()
+    quoted = {"reply": "非居民报停需缴纳基本热费 829.69 元。", "handoff": False}
+    assert check_turn(quoted, {}, facts, "t1") == []
+    assert any("829.69" in p for p in invented_amounts([quoted["reply"]], facts))
+    facts.allowed_amounts.add(Decimal("829.69"))
+    assert invented_amounts([quoted["reply"]], facts) == []
+    problems = invented_amounts([quoted["reply"], "滞纳金 88.80 元"], facts)
+    assert len(problems) == 1 and "reply 2" in problems[0] and "88.80" in problems[0]
 
 
 async def test_quick_profile_passes_through_served_instances(tmp_path: Path) -> None:

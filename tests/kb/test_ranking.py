@@ -92,3 +92,18 @@ def test_foreign_terms_flag_things_the_kb_never_mentions_but_not_colloquial_phra
     assert "燃气" in foreign_terms("燃气费在哪交", vocabulary)
     assert foreign_terms("暖气不热怎么回事", vocabulary) == []
     assert foreign_terms("锦绣花园停热", vocabulary) == []
+
+
+def test_pay_verbs_and_where_words_fold_to_the_documents_forms() -> None:
+    # 在哪交费 must meet 可以在哪里交采暖费 / 缴费 on the lexical side; whole words stay whole.
+    assert {"哪里", "缴费"} <= set(tokenize("在哪交费")) and "缴" in tokenize("暖氣費怎麼繳")
+    assert "哪里" in tokenize("可以在哪里交采暖费") and "缴" in tokenize("公众号怎么交暖气费")
+    assert "提交" in tokenize("提交申请")
+
+
+def test_segmentation_accidents_generic_nouns_and_numbers_are_not_foreign() -> None:
+    vocabulary = frozenset(token for text in TEXTS for token in tokenize(text)) | {"滞纳金", "手机号"}
+    assert foreign_terms("晚交会不会有滞纳金，怎么算的", vocabulary) == []  # not 交会 (a crossing)
+    assert foreign_terms("手机号换了，怎么改登记的号码", vocabulary) == []
+    assert foreign_terms("欠2327一月二十号才交滞纳金多少", vocabulary) == []
+    assert "股票" in "".join(foreign_terms("你们公司股票代码是多少", vocabulary))

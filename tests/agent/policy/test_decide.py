@@ -149,3 +149,25 @@ def test_asking_why_the_heat_stops_searches_notices_instead_of_self_check() -> N
 
 def test_why_is_my_heating_cold_is_still_a_symptom_report() -> None:
     assert decide(view("暖气为啥不热", "no_heat")).name == "self_check"
+
+
+def test_asking_for_a_visit_after_valve_tips_is_a_valve_ticket_even_if_it_reads_as_progress() -> None:
+    act = decide(
+        view("还是拧不动，派师傅来吧", "progress", history=["暖气阀门拧不动了"], acts=["valve_tips"])
+    )
+    assert act.tool == "create_repair_ticket" and act.args["category"] == "valve"
+    # Without the tips first, the same words are a progress question about an existing ticket.
+    assert decide(view("师傅什么时候来", "progress")).tool == "get_ticket_progress"
+
+
+def test_traditional_characters_reach_the_same_sub_intent_as_simplified() -> None:
+    simplified, traditional = decide(view("暖气费怎么缴", "billing")), decide(view("暖氣費怎麼繳", "billing"))
+    assert simplified.name == traditional.name == "pay_howto"
+    assert traditional.args["query"] == "暖氣費怎麼繳"  # the KB normalises; the resident's words are kept
+
+
+def test_a_sentence_introducing_a_list_is_answered_with_the_whole_list() -> None:
+    text = "可以在以下渠道缴费：\n1. 公众号。\n2. 支付宝。\n3. 营业厅。\n4. 银行代收。\n到账见下文。"
+    answer = best_sentences("在哪缴费渠道", text)
+    assert answer.startswith("可以在以下渠道缴费：1. 公众号")
+    assert all(item in answer for item in ("支付宝", "营业厅", "银行代收")) and "下文" not in answer
