@@ -18,7 +18,8 @@ from agent.classify import make_classifier
 from agent.context import Classifier
 from agent.graph import build_graph
 from agent.knowledge import make_knowledge_tool
-from agent.llm import make_chat_model
+from agent.limits import MessageRateLimiter
+from agent.llm import make_chat_model, make_fallback_model
 from agent.locks import TurnLocks
 from agent.runtime import AgentRuntime
 from agent.suggestions import suggest
@@ -48,23 +49,30 @@ async def make_agent_runtime(
     tools: Sequence[BaseTool] | None = None,
 ) -> AsyncIterator[AgentRuntime]:
     locks = TurnLocks(deps.settings.redis_url)
+    limiter = MessageRateLimiter(deps.settings.chat_rate_per_minute, deps.settings.redis_url)
     all_tools = [make_knowledge_tool(kb), *(tools if tools is not None else business_tools())]
 
     async def suggest_now(session: AsyncSession, resident: ResidentContext, category: Any) -> list[str]:
         return await suggest(session, resident, category, clock=deps.clock)
 
+    chat_model = model or make_chat_model(deps.settings)
     try:
         async with make_checkpointer(deps.settings) as checkpointer:
             yield AgentRuntime(
                 deps=deps,
                 graph=build_graph(
-                    model=model or make_chat_model(deps.settings), tools=all_tools, checkpointer=checkpointer
+                    model=chat_model,
+                    tools=all_tools,
+                    checkpointer=checkpointer,
+                    fallback=make_fallback_model(chat_model),
                 ),
                 classifier=classifier or make_classifier(deps.settings.data_dir),
                 locks=locks,
+                limiter=limiter,
                 events=events,
                 suggest=suggest_now,
                 company_name=company_name,
             )
     finally:
         await locks.close()
+        await limiter.close()

@@ -8,12 +8,32 @@ ignore ``max_completion_tokens``, which is what langchain-openai sends.
 
 from __future__ import annotations
 
+import httpx
 from langchain_core.language_models import BaseChatModel
 
 from agent.policy.model import OfflinePolicyModel
 from tools.settings import Settings
 
 MAX_REPLY_TOKENS = 512
+
+
+def model_outage_errors() -> tuple[type[BaseException], ...]:
+    """What an unreachable, overloaded or slow endpoint raises: the offline policy answers instead.
+
+    Anything else (a bug in our code, a malformed tool call we built) is not an outage and still
+    propagates, so the fallback cannot hide it.
+    """
+    errors: list[type[BaseException]] = [TimeoutError, ConnectionError, httpx.HTTPError]
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai brings it
+        return tuple(errors)
+    return (*errors, openai.APIError)
+
+
+def make_fallback_model(model: BaseChatModel) -> BaseChatModel | None:
+    """The offline policy stands in when a configured endpoint fails; it is itself the default."""
+    return None if isinstance(model, OfflinePolicyModel) else OfflinePolicyModel()
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:

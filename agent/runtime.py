@@ -20,14 +20,17 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.context import Classifier, TurnContext, make_turn_config
+from agent.guard import strip_foreign_links
 from agent.inbound import AgentReply, InboundMessage
 from agent.knowledge import note_knowledge_gap
+from agent.limits import MessageRateLimiter
 from agent.locks import TurnLocks
 from tools.context import ResidentContext, ToolDeps
 from tools.conversations.models import Message
 from tools.conversations.service import Labels, append_message, get_conversation, request_handoff
 from tools.crm.models import Account
 from tools.db import transaction
+from tools.errors import InvalidInput
 from tools.events import EventBus
 from tools.followups.service import answer_survey
 from tools.masking import mask_address, mask_name
@@ -49,6 +52,7 @@ class AgentRuntime:
     events: EventBus
     suggest: Suggest
     company_name: str = "供热公司"
+    limiter: MessageRateLimiter | None = None
 
     def warm_up(self, *, search: Callable[[str], Any] | None = None) -> None:
         """Load lazily built models now, so the first resident after a restart is not the slow one
@@ -65,6 +69,12 @@ class AgentRuntime:
         )
 
     async def respond(self, inbound: InboundMessage) -> AgentReply:
+        """Raises ``InvalidInput`` (too long) or ``RateLimited`` before anything is stored."""
+        limit = self.deps.settings.max_input_chars
+        if len(inbound.text) > limit:
+            raise InvalidInput(f"消息太长了（最多 {limit} 字），请分几条发送", code="text_too_long")
+        if self.limiter is not None:
+            await self.limiter.admit(inbound.conversation_id, inbound.external_id)
         async with self.locks.hold(inbound.conversation_id):
             return await self._turn(inbound)
 
@@ -142,13 +152,28 @@ class AgentRuntime:
     async def _run_graph(
         self, message: Message, labels: dict[str, Any], config: dict[str, Any]
     ) -> dict[str, Any]:
+        """Run this message's turn, or finish the one a crash cut short.
+
+        ``durability="sync"`` persists every step before the next starts, so a tool never runs
+        ahead of the checkpoint holding the model's call that asked for it. After a kill -9 the
+        saved state is one of (each found by evals/reliability/crash.py, pinned in
+        tests/agent/test_runtime.py): a pending step (resume it); the message stored but the model
+        not yet answered, sometimes with no pending step at all (nothing side-effecting ran, so run
+        the turn again from its input); a model call saved without its step (resume, then rerun).
+        """
         snapshot = await self.graph.aget_state(config)
-        seen = {m.id for m in (snapshot.values or {}).get("messages", []) if isinstance(m, HumanMessage)}
-        if message.id in seen:
-            # This message's turn already started: finish it (after a crash) or reuse its result.
-            return await self.graph.ainvoke(None, config) if snapshot.next else snapshot.values
         human = HumanMessage(id=message.id, content=message.text, additional_kwargs={"labels": labels})
-        return await self.graph.ainvoke({"messages": [human]}, config)
+        messages = (snapshot.values or {}).get("messages", [])
+        if message.id not in {m.id for m in messages if isinstance(m, HumanMessage)}:
+            return await self.graph.ainvoke({"messages": [human]}, config, durability="sync")
+        turn = _messages_after(messages, message.id)
+        if _answered(turn) and not snapshot.next:
+            return snapshot.values
+        if snapshot.next or any(isinstance(m, AIMessage) for m in turn):
+            state = await self.graph.ainvoke(None, config, durability="sync")
+            if _answered(_messages_after(state.get("messages", []), message.id)):
+                return state
+        return await self.graph.ainvoke({"messages": [human]}, config, durability="sync")
 
     async def _store_reply(
         self,
@@ -160,7 +185,10 @@ class AgentRuntime:
         resident: ResidentContext,
     ) -> AgentReply:
         texts = [str(m.content) for m in turn if isinstance(m, AIMessage) and m.content]
-        reply_text = "\n\n".join(texts) or "抱歉，我没有理解您的问题，可以换个说法，或回复“转人工”联系客服。"
+        reply_text = strip_foreign_links(
+            "\n\n".join(texts) or "抱歉，我没有理解您的问题，可以换个说法，或回复“转人工”联系客服。",
+            allowed_hosts=self.deps.settings.reply_link_hosts,
+        )
         ticket, order, sources = _structured(turn)
         handoff = bool(state.get("handoff"))
         summary = next(
@@ -221,6 +249,11 @@ def _replay(message: Message, earlier: Message | None, labels: dict[str, Any]) -
         sources=list(meta.get("sources", [])),
         duplicate=True,
     )
+
+
+def _answered(turn: list[Any]) -> bool:
+    """The turn ended on a reply: an AI message without tool calls (a handoff also ends one)."""
+    return bool(turn) and isinstance(turn[-1], AIMessage) and not turn[-1].tool_calls
 
 
 def _messages_after(messages: list[Any], message_id: str) -> list[Any]:

@@ -17,7 +17,8 @@ from agent.context import Classifier
 from agent.factory import make_agent_runtime
 from backoffice.delivery import make_outbox_delivery
 from backoffice.deps import make_services
-from backoffice.jobs import Scheduler, default_jobs
+from backoffice.error_docs import ERROR_RESPONSES, allowed_methods
+from backoffice.jobs import Scheduler, default_jobs, runs_in_api_process
 from backoffice.pages import router as console_pages
 from backoffice.routes import (
     auth,
@@ -66,10 +67,11 @@ def create_app(
 ) -> FastAPI:
     """Build the app.
 
-    Jobs run in-process in the embedded profile; with Redis configured, ``warmline worker`` runs them.
+    Jobs run in-process in the embedded profile; with Redis configured, ``warmline worker`` runs them
+    (its own scheduler, or Celery with ``job_engine=celery``, which never runs in the API process).
     """
     if run_jobs is None:
-        run_jobs = settings.redis_url is None
+        run_jobs = runs_in_api_process(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +86,7 @@ def create_app(
         app.state.delivery = make_outbox_delivery(services, events)
         jobs = default_jobs(delivery=app.state.delivery, kb=knowledge)
         scheduler = Scheduler(services, jobs) if run_jobs else None
+        app.state.scheduler = scheduler
         async with make_agent_runtime(
             deps,
             kb=knowledge,
@@ -139,7 +142,7 @@ def create_app(
         console_pages,
     )
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app
 
 
@@ -163,10 +166,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         messages = {404: "接口不存在", 405: "不支持该请求方法"}
         message = messages.get(exc.status_code, str(exc.detail))
-        return JSONResponse(_error_body(f"http_{exc.status_code}", message), status_code=exc.status_code)
+        # Keep the exception's headers (401 WWW-Authenticate); a 405 lists every method of the path.
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405 and (allow := allowed_methods(request, headers.get("Allow"))):
+            headers["Allow"] = allow
+        return JSONResponse(
+            _error_body(f"http_{exc.status_code}", message), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

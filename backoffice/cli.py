@@ -61,12 +61,23 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
 
 
 @app.command()
-def worker() -> None:
-    """运行后台任务（分布式部署时单独运行；内嵌模式下任务随服务进程运行）。"""
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Celery 引擎的并发进程数")] = 2,
+) -> None:
+    """运行后台任务（分布式部署时单独运行；内嵌模式下任务随服务进程运行）。
+
+    WARMLINE_JOB_ENGINE=celery 时运行 Celery worker（另需一个 `warmline beat`）。
+    """
     from backoffice.deps import make_services
     from backoffice.jobs import Scheduler, default_jobs
 
     settings = _settings()
+    if settings.job_engine == "celery":
+        from backoffice.celery_app import make_celery_app
+
+        celery = make_celery_app(settings)
+        celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
+        return
 
     async def run() -> None:
         services = make_services(settings)
@@ -79,6 +90,21 @@ def worker() -> None:
             await services.engine.dispose()
 
     asyncio.run(run())
+
+
+@app.command()
+def beat() -> None:
+    """运行 Celery 定时调度（WARMLINE_JOB_ENGINE=celery 时，全局只运行一个）。"""
+    settings = _settings()
+    if settings.job_engine != "celery":
+        typer.echo(
+            "beat 只用于 WARMLINE_JOB_ENGINE=celery；内嵌任务由服务或 `warmline worker` 调度", err=True
+        )
+        raise typer.Exit(2)
+    from backoffice.celery_app import make_celery_app
+
+    settings.ensure_dirs()
+    make_celery_app(settings).start(["beat", "--loglevel=INFO"])
 
 
 @app.command()
@@ -299,10 +325,74 @@ def eval_scenarios(
         raise typer.Exit(1)
 
 
+@eval_app.command("fuzz")
+def eval_fuzz(
+    examples: Annotated[int, typer.Option(min=1, help="每个接口的 schemathesis 用例数")] = 1000,
+    xml_bodies: Annotated[
+        int, typer.Option(min=1, help="每个 XML 目标的报文数（公众号明文/安全模式、支付回调）")
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="随机种子（可复现）")] = 20261122,
+    only: Annotated[str | None, typer.Option(help="只跑其中几项，逗号分隔：openapi,xml,bombs")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="把结果写成 JSON")] = None,
+) -> None:
+    """坏输入模糊测试：全部接口（schemathesis）、XML 报文与 XML 炸弹；有 5xx 或违规即失败。"""
+    from backoffice.app import create_app
+    from backoffice.migrate import upgrade
+    from evals.reliability.fuzz_report import PARTS, run_cli
+
+    parts = tuple(part.strip() for part in only.split(",")) if only else PARTS
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        typer.echo(f"未知的项：{', '.join(sorted(unknown))}（可选 {', '.join(PARTS)}）", err=True)
+        raise typer.Exit(2)
+    summary = run_cli(
+        settings=_settings(),
+        make_app=create_app,
+        migrate=upgrade,
+        examples=examples,
+        xml_bodies=xml_bodies,
+        seed=seed,
+        parts=parts,
+        json_path=json_path,
+        echo=typer.echo,
+    )
+    if not summary["ok"]:
+        raise typer.Exit(1)
+
+
+@eval_app.command("injection")
+def eval_injection(
+    sample: Annotated[int | None, typer.Option(min=1, help="只跑分层抽样的 N 个注入用例（默认全部）")] = None,
+    extraction: Annotated[bool, typer.Option(help="同时跑系统提示词窃取用例")] = True,
+    json_path: Annotated[Path | None, typer.Option("--json", help="把结果写成 JSON")] = None,
+) -> None:
+    """提示词注入评测：直接/知识库/工具输出三类注入与提示词窃取，统计泄露、越权改动与越权写操作。"""
+    from backoffice.app import create_app
+    from backoffice.migrate import upgrade
+    from evals.injection.report import run_cli
+
+    summary = asyncio.run(
+        run_cli(
+            settings=_settings(),
+            make_app=create_app,
+            migrate=upgrade,
+            sample=sample,
+            extraction=extraction,
+            json_path=json_path,
+            echo=typer.echo,
+        )
+    )
+    overall = summary["overall"]
+    if any(overall[key] for key in ("leaks", "foreign_rows", "unauthorised_writes", "prompt_leaks")):
+        raise typer.Exit(1)
+
+
 def _register_agent_commands() -> None:
     from backoffice.cli_agent import register
+    from backoffice.cli_eval import register as register_eval
 
     register(app, eval_app, _settings)
+    register_eval(eval_app, _settings)
 
 
 _register_agent_commands()

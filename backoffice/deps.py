@@ -14,6 +14,7 @@ from backoffice.security import StaffClaims, read_staff_token
 from tools.clock import Clock
 from tools.errors import PermissionDenied, Unauthenticated
 from tools.settings import Settings
+from tools.staff.models import StaffUser
 
 
 @dataclass
@@ -49,20 +50,32 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]  # commit before responding
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_current_staff(
+async def get_current_staff(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> StaffClaims:
+    """The token's holder as the database knows them now.
+
+    A token lives 12 hours; without this look-up a deactivated account, or one moved to a lesser
+    role, would keep its old powers until expiry. The look-up uses its own short session so an
+    open event stream never holds a connection (or a SQLite read transaction) for its lifetime.
+    """
     if credentials is None:
         raise Unauthenticated("请先登录")
     claims = read_staff_token(services.settings, credentials.credentials, now=services.clock.now())
     if claims is None:
         raise Unauthenticated("登录已失效，请重新登录")
+    async with services.sessions() as session:
+        user = await session.get(StaffUser, claims.staff_id)
+    if user is None or not user.active:
+        raise Unauthenticated("账号已停用，请联系管理员")
+    if user.role != claims.role:
+        return StaffClaims(staff_id=claims.staff_id, role=user.role, name=claims.name)
     return claims
 
 

@@ -18,6 +18,7 @@ STATIC = Path(__file__).parent / "static"
 _ASSETS = {
     "console.js": "application/javascript; charset=utf-8",
     "console-tabs.js": "application/javascript; charset=utf-8",
+    "console-actions.js": "application/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
 _CSP = (

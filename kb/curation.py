@@ -88,7 +88,8 @@ def validated(data: DocumentInput) -> DocumentInput:
         raise InvalidInput("答案不能为空" if data.kind == "faq" else "正文不能为空", code="content_required")
     if len(content) > MAX_CONTENT:
         raise InvalidInput(f"正文不能超过 {MAX_CONTENT} 字")
-    questions = list(dict.fromkeys(q.strip() for q in data.questions if q and q.strip()))
+    # A PATCH may send null for a list: it clears it, like an empty list.
+    questions = list(dict.fromkeys(q.strip() for q in data.questions or () if q and q.strip()))
     if data.kind == "faq" and not questions:
         raise InvalidInput("FAQ 至少需要一个问法", code="questions_required")
     if len(questions) > MAX_QUESTIONS or any(len(q) > MAX_QUESTION for q in questions):
@@ -106,7 +107,7 @@ def validated(data: DocumentInput) -> DocumentInput:
         title=title,
         content=content,
         questions=questions,
-        tags=[t.strip() for t in data.tags if t and t.strip()],
+        tags=[t.strip() for t in data.tags or () if t and t.strip()],
         scope_community=community,
         scope_building=building,
         slug=slug,

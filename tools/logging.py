@@ -49,8 +49,9 @@ def configure_logging(*, level: str = "INFO", json: bool = True, stream: Any = N
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    # wechatpy logs its signing string, API key included, at DEBUG: never let that through.
-    for noisy in ("httpx", "httpcore", "chromadb", "jieba", "urllib3", "wechatpy"):
+    # wechatpy logs its signing string, API key included, at DEBUG: never let that through; aiosqlite
+    # logs every statement with its parameters (password hashes, raw checkpoint transcripts).
+    for noisy in ("httpx", "httpcore", "chromadb", "jieba", "urllib3", "wechatpy", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # Every record goes through the one masking handler: an earlier uvicorn Config (its own dictConfig,
     # log_level, access_log=False) gives its loggers handlers, levels or no propagation of their own.

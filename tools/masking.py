@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A number glued to an escape (repr'd bytes ``\x81139…``, JSON ``\u7801139…``) is still a number.
+_AFTER_ESCAPE = r"(?<=\\x[0-9a-fA-F]{2})|(?<=\\u[0-9a-fA-F]{4})"
+# Residents write 13912345678, 139 1234 5678, 139-1234-5678, +86 139…, 86139…: all are the same number.
+_PHONE = re.compile(
+    rf"(?:(?<!\d)|{_AFTER_ESCAPE})((?:\+?86[ -]?)?1[3-9]\d)[ -]?(\d{{4}})[ -]?(\d{{4}})(?!\d)"
+)
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{3,4})(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+_ID_CARD = re.compile(
+    rf"(?:(?<![0-9A-Za-z])|{_AFTER_ESCAPE})(\d{{6}})(\d{{8}})(\d{{3}}[\dXx])(?![0-9A-Za-z])"
+)
 # 3号楼2单元501室 / 3栋2单元501 / 3号楼501室: keep the building, hide unit and room.
 _UNIT_ROOM = re.compile(r"(\d+)\s*(单元)\s*(\d+)\s*(室|号|户)?")
 _ROOM_ONLY = re.compile(r"(号楼|栋|幢)\s*(\d{3,4})\s*(室|号|户)")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text, and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,8 +87,20 @@ async def enqueue(
         dedupe_key=dedupe_key,
         status=status,
     )
-    session.add(message)
-    await session.flush()
+    if dedupe_key is None:
+        session.add(message)
+        await session.flush()
+        return message
+    try:
+        # Two pushes of one WeChat MsgId can both miss the lookup above: the unique key decides.
+        async with session.begin_nested():
+            session.add(message)
+            await session.flush()
+    except IntegrityError:
+        winner = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if winner is None:
+            raise
+        return winner
     return message
 
 

@@ -14,6 +14,7 @@ import secrets
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,16 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_model: str = "qwen2.5-7b-instruct"
     llm_timeout_s: float = 30.0
+    # A token placed in the system prompt; replies carrying it are blocked (agent/guard.py). Random
+    # unless set (each worker then has its own); an empty value turns the canary off.
+    prompt_canary: str = Field(default_factory=lambda: f"wl-{secrets.token_hex(8)}")
+    # Consumption caps per conversation: messages a resident may send per minute, and their length.
+    chat_rate_per_minute: int = Field(default=20, ge=1)
+    max_input_chars: int = Field(default=2000, ge=1)
+    reply_link_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts bot replies may link to (subdomains included); other links are removed",
+    )
     embedding_model_dir: Path | None = Field(
         default=None, description="sentence-transformers model directory; default bundled e5"
     )
@@ -60,6 +71,18 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 5 * 1024 * 1024
     # Chat event streams look at the resident's tickets this often (seconds) for progress to push.
     chat_ticket_poll_s: float = 3.0
+    # Conversations: closed after this long without a message (unless a resident waits for a human);
+    # a WeChat resident writing within the reopen window continues the closed one, later a new one.
+    conversation_auto_close_hours: float = Field(default=4.0, gt=0)
+    conversation_reopen_hours: float = Field(default=48.0, ge=0)
+    # Retention (PIPL Art. 19): chat content, photos and survey answers older than this are purged
+    # (tools/retention.py); the audit log is kept. One season plus its complaint/follow-up period.
+    retention_days: int = Field(default=365, ge=1)
+
+    # Jobs: "inprocess" (the scheduler in the API process, or in ``warmline worker`` when Redis is
+    # set) or "celery" (``warmline worker`` is a Celery worker, ``warmline beat`` the scheduler).
+    job_engine: Literal["inprocess", "celery"] = "inprocess"
+    celery_broker_url: str | None = Field(default=None, description="default: redis_url")
 
     wechat_token: str = "warmline"
     wechat_app_id: str = "wx0000000000000000"

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 ACCOUNT_NO = re.compile(r"^\d{10}$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _YES = {"是", "yes", "y", "true", "1", "有"}
 _NO = {"否", "no", "n", "false", "0", "无"}
 
@@ -82,3 +87,27 @@ def split_list(value: str | list[str]) -> list[str]:
     if isinstance(value, list):
         return value
     return [part.strip() for part in re.split(r"[|、,，;；]", value) if part.strip()]
+
+
+def _iso_date_only(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("日期格式应为 YYYY-MM-DD")
+
+
+# A calendar date as the OpenAPI ``format: date`` promises: ``YYYY-MM-DD`` only. Pydantic alone also
+# takes ``0`` (a Unix timestamp, 1970-01-01) or a midnight datetime, so a wrong client goes unnoticed.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def _json_int(value: object) -> object:
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("应为整数")
+    return value
+
+
+# An integer as JSON Schema means it: 5 or 5.0, but not "5" or true (pydantic's lax mode takes both,
+# and strict mode would refuse 5.0, which the schema allows).
+JsonInt = Annotated[int, BeforeValidator(_json_int)]

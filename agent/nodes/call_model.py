@@ -21,7 +21,9 @@ def make_call_model(model: Runnable | BaseChatModel) -> Any:
         labels = state.get("labels", [])
         # LLM backends read the prompt; the offline policy reads the same facts as structured data.
         system = SystemMessage(
-            render_system_prompt(company=company, resident_brief=ctx.resident_brief),
+            render_system_prompt(
+                company=company, resident_brief=ctx.resident_brief, canary=ctx.deps.settings.prompt_canary
+            ),
             additional_kwargs={
                 "policy": {
                     "labels": dict(labels[-1]) if labels else None,

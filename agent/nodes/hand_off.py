@@ -12,6 +12,7 @@ from tools.labels import CATEGORY_NAMES_ZH
 from tools.masking import mask_text
 
 HANDOFF_REPLY = "我已为您转接人工客服，请稍候，客服人员会尽快回复您。"
+UNANSWERED_HANDOFF_REPLY = "抱歉，这个问题我暂时答不上来。" + HANDOFF_REPLY
 
 
 def handoff_summary(state: ConversationState, *, resident_brief: str, reason: str) -> str:
@@ -40,6 +41,21 @@ async def hand_off(state: ConversationState, config: RunnableConfig) -> dict[str
     reason = state.get("handoff_reason") or _reason_now(state) or "住户需要人工服务"
     summary = handoff_summary(state, resident_brief=ctx.resident_brief, reason=reason)
     reply = AIMessage(HANDOFF_REPLY, additional_kwargs={"handoff_summary": summary})
+    last = state["messages"][-1] if state["messages"] else None
+    if (
+        isinstance(last, AIMessage)
+        and last.additional_kwargs.get("unanswered")
+        and not str(last.additional_kwargs.get("policy_act", "")).endswith("_failed")
+        and not last.tool_calls
+    ):
+        # The bot's own "I don't know, reply 转人工" would sit above "I have transferred you":
+        # replace it (same id) with one message; its flags still record the knowledge gap. A
+        # failed tool's message ("请先绑定户号") says why, so it stays above the handoff.
+        reply = AIMessage(
+            UNANSWERED_HANDOFF_REPLY,
+            id=last.id,
+            additional_kwargs={**last.additional_kwargs, "handoff_summary": summary},
+        )
     return {
         "messages": [reply],
         "handoff": True,

@@ -14,8 +14,10 @@ MAX_TEXT = 2000
 
 
 class ClassifyRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
-    vulnerable: bool = Field(default=False, description="住户是否为重点关注对象（老人、婴幼儿等）")
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S", description="不能全是空白")
+    vulnerable: bool = Field(
+        default=False, strict=True, description="住户是否为重点关注对象（老人、婴幼儿等）"
+    )
 
     @field_validator("text")
     @classmethod

@@ -32,6 +32,7 @@ from tools.conversations.models import Conversation, Message
 from tools.conversations.service import get_conversation
 from tools.crm.models import Account
 from tools.errors import PermissionDenied, Unauthenticated
+from tools.masking import mask_value
 
 router = APIRouter(prefix="/api/v1/backoffice/console", tags=["console"])
 Staff = Annotated[StaffClaims, Depends(require_roles("agent", "supervisor"))]
@@ -133,15 +134,22 @@ async def stream_ticket(staff: Staff, services: ServicesDep) -> StreamTicket:
     return StreamTicket(ticket=ticket, expires_in=STREAM_TICKET_TTL_S)
 
 
-@router.get("/events")
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+)
 async def events(
     request: Request,
     services: ServicesDep,
-    ticket: Annotated[str, Query(max_length=2000)],
+    ticket: Annotated[str | None, Query(max_length=2000)] = None,
     conversation: Annotated[str | None, Query(max_length=64)] = None,
 ) -> EventSourceResponse:
-    """The queue's events, or one conversation's when ``conversation`` is given; one ticket, one stream."""
-    claims = read_stream_ticket(services.settings, ticket, now=services.clock.now())
+    """The queue's events, or one conversation's when ``conversation`` is given; one ticket, one stream.
+
+    A missing ticket is a 401 like a bad one (not a 422), so a client knows to fetch a ticket.
+    """
+    claims = read_stream_ticket(services.settings, ticket, now=services.clock.now()) if ticket else None
     if claims is None:
         raise Unauthenticated("实时连接已失效，请刷新页面")
     if claims.role not in ("agent", "supervisor", "admin"):
@@ -153,7 +161,9 @@ async def events(
         yield {"event": "ready", "data": json.dumps({"topic": topic})}
         async with bus.subscribe(topic) as topic_events:
             async for event in topic_events:
-                yield {"event": event.get("type", "message"), "data": json.dumps(event, ensure_ascii=False)}
+                # Events carry message texts; staff get them masked, as in every other view.
+                data = json.dumps(mask_value(event), ensure_ascii=False)
+                yield {"event": event.get("type", "message"), "data": data}
 
     return EventSourceResponse(stream(), ping=15, headers={"Cache-Control": "no-store"})
 

@@ -1,4 +1,4 @@
-"""The agent console's conversations: the waiting queue, take over, reply, internal notes, hand back.
+"""The agent console's conversations: the waiting queue, take over, reply, notes, hand back, close.
 
 Replies are stored in the conversation (the web widget and app read them from there) and put in
 the outbox as ``agent_reply`` for channels that must push (WeChat's customer-service API). Every
@@ -17,6 +17,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from backoffice.deps import CurrentStaff, ServicesDep, SessionDep, require_roles
 from backoffice.kb_learning import learn_from_agent_answers
+from tools.conversations.closing import close_conversation
 from tools.conversations.models import Conversation, Message
 from tools.conversations.service import (
     agent_queue,
@@ -66,6 +67,9 @@ class MessageView(BaseModel):
 
 
 class ConversationDetail(ConversationCard):
+    closed_at: datetime | None
+    closed_by: str | None
+    reopen_count: int
     messages: list[MessageView]
 
 
@@ -91,12 +95,13 @@ async def _card(session: Any, conversation: Conversation) -> ConversationCard:
 
 
 def _message(message: Message) -> MessageView:
-    # Residents type phone and ID numbers into chats; agents see them masked by default.
+    # Residents type phone and ID numbers into chats, and the bot and agents repeat them ("已记下您的
+    # 电话…"): staff see every message masked by default; the full number is an audited unmasking.
     return MessageView(
         id=message.id,
         seq=message.seq,
         sender=message.sender,
-        text=mask_text(message.text) if message.sender == "resident" else message.text,
+        text=mask_text(message.text),
         internal=message.internal,
         category=message.category,
         emotion=message.emotion,
@@ -118,7 +123,13 @@ async def detail(conversation_id: str, session: SessionDep) -> ConversationDetai
     conversation = await get_conversation(session, conversation_id)
     messages = await transcript(session, conversation_id=conversation_id, include_internal=True)
     card = await _card(session, conversation)
-    return ConversationDetail(**card.model_dump(), messages=[_message(m) for m in messages])
+    return ConversationDetail(
+        **card.model_dump(),
+        closed_at=conversation.closed_at,
+        closed_by=conversation.closed_by,
+        reopen_count=conversation.reopen_count,
+        messages=[_message(m) for m in messages],
+    )
 
 
 @router.post("/{conversation_id}/take-over")
@@ -209,7 +220,38 @@ async def give_back(
     return {"owner": "bot"}
 
 
-@router.get("/events/stream")
+@router.post("/{conversation_id}/close")
+async def close(
+    conversation_id: str, session: SessionDep, services: ServicesDep, staff: CurrentStaff, request: Request
+) -> ConversationDetail:
+    """End the contact: it goes to quality inspection; the resident writing again reopens it.
+
+    An agent closes a conversation the bot is handling or one they own; another agent's is for a
+    supervisor to close. A close from the owner learns from their answers, as a hand-back does.
+    """
+    conversation = await get_conversation(session, conversation_id)
+    owner = conversation.owner_staff_id
+    if owner not in (None, staff.staff_id) and staff.role not in ("supervisor", "admin"):
+        raise PermissionDenied("该会话由其他客服接待，只能由本人或班长结束")
+    await close_conversation(
+        session, conversation=conversation, clock=services.clock, closed_by=f"staff:{staff.staff_id}"
+    )
+    if owner is not None:
+        await learn_from_agent_answers(
+            session, conversation_id=conversation_id, kb=request.app.state.kb, clock=services.clock
+        )
+        # The resident's widget shows who is serving them; the agent has left.
+        await request.app.state.events.publish(f"conversation:{conversation_id}", {"type": "agent_left"})
+    await request.app.state.events.publish(f"conversation:{conversation_id}", {"type": "closed"})
+    await request.app.state.events.publish("queue", {"type": "closed", "conversation_id": conversation_id})
+    return await detail(conversation_id, session)
+
+
+@router.get(
+    "/events/stream",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+)
 async def events(request: Request) -> EventSourceResponse:
     """Server-sent events of the queue (new messages, handoffs, take-overs) for live consoles."""
 

@@ -16,6 +16,7 @@ from tools.analytics.export import to_csv, volume_chart
 from tools.analytics.metrics import DateRange, hot_topics, overview, volumes
 from tools.clock import local_date
 from tools.labels import CATEGORY_NAMES_ZH, URGENCY_NAMES_ZH
+from tools.validators import IsoDate
 
 router = APIRouter(
     prefix="/api/v1/backoffice/dashboards",
@@ -26,6 +27,12 @@ router = APIRouter(
 Dimension = Literal["channel", "category", "emotion", "urgency"]
 Bucket = Literal["day", "hour"]
 Format = Literal["json", "csv"]
+_CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "JSON，或 format=csv 时的 CSV",
+    }
+}
 EMOTION_NAMES_ZH = {
     "satisfied": "满意",
     "neutral": "平静",
@@ -83,12 +90,12 @@ def _csv(content: bytes, name: str) -> Response:
     )
 
 
-@router.get("/overview", response_model=None)
+@router.get("/overview", response_model=None, responses=_CSV_DOC)
 async def service_overview(
     session: SessionDep,
     services: ServicesDep,
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
     format: Format = "json",
 ) -> dict[str, Any] | Response:
     """First response, containment, escalation, resolution, SLA, repeat tickets and CSAT."""
@@ -99,14 +106,14 @@ async def service_overview(
     return figures
 
 
-@router.get("/volumes", response_model=None)
+@router.get("/volumes", response_model=None, responses=_CSV_DOC)
 async def message_volumes(
     session: SessionDep,
     services: ServicesDep,
     by: Dimension = "category",
     bucket: Bucket = "day",
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
     format: Format = "json",
 ) -> list[dict[str, Any]] | Response:
     """Resident messages per day (or hour) and channel / category / emotion / urgency."""
@@ -119,14 +126,18 @@ async def message_volumes(
     return rows
 
 
-@router.get("/volumes.png")
+@router.get(
+    "/volumes.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 async def volume_png(
     session: SessionDep,
     services: ServicesDep,
     by: Dimension = "category",
     bucket: Bucket = "day",
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
 ) -> Response:
     rng = _range(services, start, end)
     rows = await volumes(session, rng, by=by, bucket=bucket)
@@ -143,8 +154,8 @@ async def volume_png(
 async def topics(
     session: SessionDep,
     services: ServicesDep,
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> dict[str, Any]:
     """The KB's mined hot topics when mining has run, else the top message categories."""

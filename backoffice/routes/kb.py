@@ -86,7 +86,7 @@ async def documents(
     status: Status | None = None,
     q: Annotated[str | None, Query(max_length=60, description="标题或正文包含")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # beyond: a DB integer overflow, not a page
 ) -> DocumentPage:
     rows, total = await curation.list_documents(
         session, kind=kind, status=status, query=q, limit=limit, offset=offset
@@ -151,7 +151,7 @@ async def faqs(
     status: Status | None = "active",
     q: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # beyond: a DB integer overflow, not a page
 ) -> DocumentPage:
     rows, total = await curation.list_documents(
         session, kind="faq", status=status, query=q, limit=limit, offset=offset

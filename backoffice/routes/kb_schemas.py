@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from kb.models import HotTopic, KbDocument, KbDocumentVersion, KbProposal, UnansweredQuestion
 from kb.retriever import Passage
+from tools.validators import IsoDate, JsonInt
 
 Kind = Literal["doc", "faq", "notice"]
 Audience = Literal["resident", "staff"]
@@ -17,8 +18,8 @@ Status = Literal["draft", "proposed", "active", "retired", "rejected"]
 
 class ScopeFields(BaseModel):
     audience: Audience = "resident"
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
     scope_community: str | None = Field(default=None, max_length=60, description="小区；空为全公司")
     scope_building: str | None = Field(default=None, max_length=20, description="楼号，需同时指定小区")
     tags: list[str] = Field(default_factory=list, max_length=20)
@@ -38,8 +39,8 @@ class DocumentPatch(BaseModel):
     content: str | None = Field(default=None, max_length=100_000)
     questions: list[str] | None = Field(default=None, max_length=30)
     audience: Audience | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
     scope_community: str | None = Field(default=None, max_length=60)
     scope_building: str | None = Field(default=None, max_length=20)
     tags: list[str] | None = Field(default=None, max_length=20)
@@ -58,8 +59,8 @@ class FaqPatch(BaseModel):
     answer: str | None = Field(default=None, max_length=4000)
     title: str | None = Field(default=None, max_length=200)
     audience: Audience | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
     scope_community: str | None = Field(default=None, max_length=60)
     scope_building: str | None = Field(default=None, max_length=20)
     note: str = Field(default="", max_length=200)
@@ -135,9 +136,9 @@ class HitTestIn(BaseModel):
     query: str = Field(min_length=1, max_length=300)
     community: str | None = Field(default=None, max_length=60)
     building: str | None = Field(default=None, max_length=20)
-    staff: bool = Field(default=False, description="按坐席身份检索（可见内部文档）")
-    on: date | None = Field(default=None, description="按哪一天的有效期过滤；默认今天")
-    k: int = Field(default=5, ge=1, le=20)
+    staff: bool = Field(default=False, strict=True, description="按坐席身份检索（可见内部文档）")
+    on: IsoDate | None = Field(default=None, description="按哪一天的有效期过滤；默认今天")
+    k: JsonInt = Field(default=5, ge=1, le=20)
 
 
 class HitView(BaseModel):

@@ -14,6 +14,7 @@ from tools.analytics.metrics import DateRange
 from tools.errors import NotFound
 from tools.quality.models import QualityReview
 from tools.quality.service import HandlerStats, flagged_reviews, handler_stats, review_ended_conversations
+from tools.validators import IsoDate
 
 router = APIRouter(
     prefix="/api/v1/backoffice/quality",
@@ -63,7 +64,7 @@ def _range(start: date | None, end: date | None) -> tuple[datetime | None, datet
 
 @router.get("/stats")
 async def stats(
-    session: SessionDep, start: date | None = None, end: date | None = None
+    session: SessionDep, start: IsoDate | None = None, end: IsoDate | None = None
 ) -> list[HandlerStats]:
     """Average score, flagged count and first response per agent and for the bot."""
     since, until = _range(start, end)
@@ -73,8 +74,8 @@ async def stats(
 @router.get("/flagged")
 async def flagged(
     session: SessionDep,
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ReviewView]:
     since, until = _range(start, end)

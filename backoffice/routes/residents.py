@@ -21,7 +21,7 @@ async def residents(
     community: Annotated[str | None, Query(max_length=60)] = None,
     q: Annotated[str | None, Query(max_length=40, description="户号或姓名")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # beyond: a DB integer overflow, not a page
 ) -> AccountPage:
     """Accounts with personal data masked; unmasking is a separate, audited supervisor action."""
     total, accounts = await list_accounts(session, community=community, query=q, limit=limit, offset=offset)

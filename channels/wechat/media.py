@@ -27,7 +27,10 @@ FETCH_TIMEOUT_S = 2.0
 
 
 def _allowed(url: str, settings: Settings) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[": the URL comes from the request body
+        return False
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return False

@@ -19,6 +19,7 @@ from typing import Any
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.fields import BaseField, StringField
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
@@ -100,8 +101,7 @@ def read_message(
     now = time.time() if now is None else now
     if len(body) > MAX_BODY:
         raise PayloadTooLarge("消息体过大")
-    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise InvalidInput("不接受带 DTD 的 XML")
+    _refuse_dtd(body)
     crypto = config.crypto
     if crypto is not None:
         _check_fresh(timestamp, now)
@@ -113,15 +113,46 @@ def read_message(
             raise PermissionDenied("消息签名校验失败", code="bad_signature") from None
         except Exception:
             raise InvalidInput("消息无法解密") from None
+        _refuse_dtd(body)  # the decrypted XML is parsed too
     else:
         verify_url(config, signature=signature, timestamp=timestamp, nonce=nonce, now=now)
     try:
         message = parse_message(body)
     except Exception:
         raise InvalidInput("XML 格式错误") from None
-    if getattr(message, "source", None) in (None, "") or getattr(message, "target", None) in (None, ""):
+    if message is None:  # wechatpy's answer to an empty body
+        raise InvalidInput("消息为空")
+    _check_fields(message)
+    if not message.source or not message.target:
         raise InvalidInput("消息缺少 FromUserName/ToUserName")
     return message
+
+
+def _check_fields(message: Any) -> None:
+    """Read every wechatpy field once, so a bad value is a 422 here rather than a crash later.
+
+    wechatpy converts lazily, on attribute access (``int(MsgId)``, ``int(CreateTime)``, ...), and a
+    string field keeps whatever shape xmltodict produced: a dict for a nested tag, a list for a
+    repeated one.
+    """
+    for name in dir(type(message)):
+        declared = getattr(type(message), name, None)
+        if not isinstance(declared, BaseField):
+            continue
+        try:
+            value = getattr(message, name)
+        except (ValueError, TypeError, OverflowError, OSError):
+            raise InvalidInput(f"XML 字段格式错误：{declared.name}") from None
+        if isinstance(declared, StringField) and value is not None and not isinstance(value, str):
+            raise InvalidInput(f"XML 字段格式错误：{declared.name}")
+
+
+def _refuse_dtd(body: bytes) -> None:
+    # Before any parser sees it: no DTD means no entity expansion and no external entities, whatever
+    # the expat version. WeChat never sends one.
+    upper = body.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+        raise InvalidInput("不接受带 DTD 的 XML")
 
 
 def render_reply(config: WeChatConfig, message: Any, text: str, *, nonce: str, timestamp: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -34,11 +35,12 @@ from channels.wechat.protocol import (
     render_reply,
 )
 from channels.wechat.protocol import verify_url as verify_signature
-from tools.conversations.service import find_open_conversation, open_conversation
+from tools.conversations.closing import find_current_conversation
+from tools.conversations.service import open_conversation
 from tools.crm.binding import attempt_binding, get_or_create_identity, unbind
 from tools.crm.models import ChannelIdentity
 from tools.db import transaction
-from tools.errors import PermissionDenied
+from tools.errors import DomainError, PermissionDenied
 from tools.logging import get_logger
 from tools.outbox import OutboxMessage, enqueue, release_waiting
 
@@ -59,6 +61,7 @@ MENU = {
     "SUSPEND": "怎么报停",
     "HUMAN": "转人工",
 }
+TIMESTAMP = r"^[0-9]{1,20}$"  # Unix seconds, as WeChat sends them
 BIND = re.compile(r"^\s*绑定\s*(\d{10})\s*[,，\s]\s*(\d{4})\s*$")
 UNBIND = re.compile(r"^\s*(解绑|解除绑定)\s*$")
 
@@ -81,7 +84,7 @@ def _nonces(request: Request) -> NonceCache:
 async def verify(
     request: Request,
     signature: Annotated[str, Query(max_length=128)],
-    timestamp: Annotated[str, Query(max_length=20)],
+    timestamp: Annotated[str, Query(pattern=TIMESTAMP)],
     nonce: Annotated[str, Query(max_length=64)],
     echostr: Annotated[str, Query(max_length=512)],
 ) -> str:
@@ -104,21 +107,29 @@ def _text_of(message: Any) -> str | None:
     return None
 
 
-@router.post("")
+@router.post(
+    "",
+    responses={
+        200: {
+            "description": "被动回复 XML（安全模式下为加密 XML），或 success（稍后经客服消息回复）",
+            "content": {
+                "application/xml": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 async def receive(
     request: Request,
     services: ChannelServicesDep,
     agent: AgentDep,
-    timestamp: Annotated[str, Query(max_length=20)],
+    timestamp: Annotated[str, Query(pattern=TIMESTAMP)],
     nonce: Annotated[str, Query(max_length=64)],
     signature: Annotated[str, Query(max_length=128)] = "",
     msg_signature: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge("消息体过大")
     arrived = time.monotonic()
-    body = await request.body()
+    body = await _read_capped(request)
     config = _config(request)
     message = read_message(
         config, body, signature=signature, timestamp=timestamp, nonce=nonce, msg_signature=msg_signature
@@ -133,6 +144,22 @@ async def receive(
     return Response(
         render_reply(config, message, text, nonce=nonce, timestamp=timestamp), media_type="application/xml"
     )
+
+
+async def _read_capped(request: Request) -> bytes:
+    """The body, never buffering more than ``MAX_BODY``: Starlette has no cap of its own, and a
+    chunked upload declares no length, so the declared length alone would not stop a 1 GB body."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge("消息体过大")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge("消息体过大")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _handle(
@@ -161,7 +188,13 @@ async def _handle(
             .values(external_id=ChannelIdentity.external_id)
             .execution_options(synchronize_session=False)
         )
-        conversation = await find_open_conversation(session, identity_id=identity.id)
+        # Continues a conversation closed within the reopen window (tools/conversations/closing.py).
+        conversation = await find_current_conversation(
+            session,
+            identity_id=identity.id,
+            clock=services.clock,
+            reopen_within=timedelta(hours=services.settings.conversation_reopen_hours),
+        )
         if conversation is None or conversation.account_id != identity.account_id:
             conversation = await open_conversation(
                 session,
@@ -173,7 +206,9 @@ async def _handle(
         conversation_id = conversation.id
     external = getattr(message, "id", None)
     external_id = (
-        f"wx:{external}" if external else f"wx:{openid}:{int(message.time.timestamp())}:{message.type}"
+        f"wx:{external}"
+        if external
+        else f"wx:{openid}:{message.time}:{message.type}"  # wechatpy: time is CreateTime, an int
     )
     attachments: tuple[str, ...] = ()
     if message.type == "image":
@@ -185,7 +220,10 @@ async def _handle(
     done, _ = await asyncio.wait({task}, timeout=max(0.05, deadline - time.monotonic()))
     key = _late_key(conversation_id, external_id)
     if task in done:
-        reply = task.result()
+        try:
+            reply = task.result()
+        except DomainError as refused:  # rate limit or length cap: nothing was stored, say why
+            return refused.message
         if reply.duplicate and await _went_out_late(services, key):
             return None
         return reply.reply

@@ -46,11 +46,19 @@ async def _turn(graph, ctx, text: str, thread: str = "t1") -> dict:
 
 
 async def test_tool_identity_comes_from_the_server_not_the_model(settings, clock) -> None:
-    model = ScriptedModel(script=[call("whose_account", {"account_no": "2026019999"}), AIMessage("好的")])
+    # A call naming an account is refused unrun (agent/guard.py); without it, the bound account answers.
+    model = ScriptedModel(
+        script=[
+            call("whose_account", {"account_no": "2026019999"}),
+            call("whose_account", {}, "call-2"),
+            AIMessage("好的"),
+        ]
+    )
     graph = build_graph(model=model, tools=[whose_account], checkpointer=InMemorySaver())
     state = await _turn(graph, _ctx(settings, clock, FixedClassifier()), "查一下2026019999的账单")
-    tool_result = next(m for m in state["messages"] if isinstance(m, ToolMessage))
-    assert tool_result.content == "account=acc-1"
+    refused, answered = [m for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert refused.status == "error" and "account_no" in refused.content
+    assert answered.content == "account=acc-1"
     assert state["messages"][-1].content == "好的"
 
 
@@ -116,3 +124,19 @@ async def test_model_steps_are_bounded(settings, clock) -> None:
     graph = build_graph(model=model, tools=[whose_account], checkpointer=InMemorySaver())
     state = await _turn(graph, _ctx(settings, clock, FixedClassifier()), "x")
     assert state["steps"] == 6
+
+
+async def test_the_second_unhelpful_answer_in_a_row_hands_off_at_once(settings, clock) -> None:
+    unsure = AIMessage("这个问题我暂时没有找到确切的答案。", additional_kwargs={"unanswered": True})
+    model = ScriptedModel(script=[unsure, unsure.model_copy()])
+    graph = build_graph(model=model, tools=[whose_account], checkpointer=InMemorySaver())
+    ctx = _ctx(settings, clock, FixedClassifier())
+    first = await _turn(graph, ctx, "你们公司股票代码是多少")
+    assert not first.get("handoff") and first["failures"] == 1
+    second = await _turn(graph, ctx, "那你们董事长叫什么")
+    assert second["handoff"] and second["handoff_reason"] == "机器人连续两次未能解决"
+    last_human = max(i for i, m in enumerate(second["messages"]) if isinstance(m, HumanMessage))
+    replies = [m for m in second["messages"][last_human + 1 :] if isinstance(m, AIMessage)]
+    # One reply, not "I don't know, reply 转人工" followed by "transferred you to a human".
+    assert len(replies) == 1 and "答不上来" in replies[0].content and "转接人工" in replies[0].content
+    assert replies[0].additional_kwargs["unanswered"] and replies[0].additional_kwargs["handoff_summary"]

@@ -1,11 +1,11 @@
-from collections.abc import AsyncIterator
+import uuid
+from typing import Annotated
 
 import pytest
 from langchain_core.messages import AIMessage
-from langchain_core.tools import tool
+from langchain_core.tools import InjectedToolCallId, tool
 from sqlalchemy import func, select
 
-from agent.checkpoints import make_checkpointer
 from agent.graph import build_graph
 from agent.inbound import InboundMessage
 from agent.locks import TurnLocks
@@ -32,12 +32,6 @@ async def flaky_lookup() -> str:
 
 async def _no_suggestions(session, resident, category) -> list[str]:
     return ["查询我的账单"]
-
-
-@pytest.fixture
-async def checkpointer(settings) -> AsyncIterator[object]:
-    async with make_checkpointer(settings) as saver:
-        yield saver
 
 
 def _runtime(settings, clock, sessions, checkpointer, model, *labels) -> AgentRuntime:
@@ -134,3 +128,79 @@ async def test_a_turn_cut_off_mid_tool_resumes_on_redelivery_without_losing_the_
     async with sessions() as session:
         senders = (await session.scalars(select(Message.sender).order_by(Message.seq))).all()
     assert senders == ["resident", "bot"]
+
+
+async def test_a_turn_killed_right_after_its_input_checkpoint_runs_on_redelivery(
+    settings, clock, sessions, checkpointer, monkeypatch
+) -> None:
+    """The second checkpoint write 'kills the process', as kill -9 did in evals/reliability/crash.py."""
+    real_put, puts = checkpointer.aput, []
+
+    async def dies_on_the_second_write(config, checkpoint, metadata, new_versions):
+        puts.append(metadata.get("source"))
+        if len(puts) == 2:
+            raise ConnectionResetError("killed after the input checkpoint")
+        return await real_put(config, checkpoint, metadata, new_versions)
+
+    monkeypatch.setattr(checkpointer, "aput", dies_on_the_second_write)
+    model = ScriptedModel(script=[AIMessage("已为您登记漏水报修")])
+    runtime = _runtime(settings, clock, sessions, checkpointer, model)
+    conversation_id = await _conversation(sessions, clock)
+    inbound = InboundMessage(conversation_id=conversation_id, text="家里漏水了", external_id="wx-10")
+    with pytest.raises(ConnectionResetError):
+        await runtime.respond(inbound)
+    assert puts[:2] == ["input", "loop"]
+    snapshot = await runtime.graph.aget_state({"configurable": {"thread_id": conversation_id}})
+    assert snapshot.metadata["source"] == "input" and not snapshot.next  # the state kill -9 left
+    reply = await runtime.respond(inbound)
+    assert reply.reply == "已为您登记漏水报修"  # not the "没有理解" fallback of a turn that never ran
+    assert len(model.seen) == 1  # durability="sync": the dying run never got past its checkpoint
+
+
+SIDE_EFFECTS: list[str] = []
+
+
+@tool
+async def book_visit(tool_call_id: Annotated[str, InjectedToolCallId]) -> str:
+    """Changes data. Book a repair visit (idempotent on the tool call id, like the real write tools)."""
+    if tool_call_id not in SIDE_EFFECTS:
+        SIDE_EFFECTS.append(tool_call_id)
+    return "已预约师傅上门"
+
+
+def _books_then_answers(messages) -> AIMessage:
+    """A model whose tool call ids are fresh on every call, as a real LLM's are."""
+    after_human = messages[max(i for i, m in enumerate(messages) if m.type == "human") :]
+    if any(m.type == "tool" for m in after_human):
+        return AIMessage("已为您预约师傅上门")
+    return call("book_visit", {}, call_id=f"call-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.mark.parametrize("dies_at_write", range(2, 9))
+async def test_a_kill_at_any_checkpoint_write_still_answers_once_with_one_side_effect(
+    settings, clock, sessions, checkpointer, monkeypatch, dies_at_write
+) -> None:
+    """kill -9 at the n-th checkpoint write of a turn (evals/reliability/crash.py found two such states)."""
+    SIDE_EFFECTS.clear()
+    real_put, puts = checkpointer.aput, []
+
+    async def dying_put(config, checkpoint, metadata, new_versions):
+        puts.append(metadata.get("source"))
+        if len(puts) == dies_at_write:
+            raise ConnectionResetError("killed")
+        return await real_put(config, checkpoint, metadata, new_versions)
+
+    monkeypatch.setattr(checkpointer, "aput", dying_put)
+    model = ScriptedModel(script=[_books_then_answers] * 20)
+    runtime = _runtime(settings, clock, sessions, checkpointer, model)
+    runtime.graph = build_graph(model=model, tools=[book_visit], checkpointer=checkpointer)
+    conversation_id = await _conversation(sessions, clock)
+    inbound = InboundMessage(conversation_id=conversation_id, text="家里漏水了，派师傅", external_id="wx-11")
+    try:
+        first = await runtime.respond(inbound)
+    except ConnectionResetError:
+        first = None
+    reply = await runtime.respond(inbound)
+    assert reply.reply == "已为您预约师傅上门", (puts, reply.reply)
+    assert first is None or first.reply == reply.reply
+    assert len(SIDE_EFFECTS) == 1, (puts, SIDE_EFFECTS)

@@ -1,0 +1,1 @@
+"""Prompt-injection evaluation: corpus, hostile model, canary world, runner (``warmline eval injection``)."""
