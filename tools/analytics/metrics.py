@@ -31,6 +31,9 @@ MAX_DAYS = 366
 REPEAT_WINDOW = timedelta(days=30)
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 @dataclass(frozen=True)
 class DateRange:
     """Local calendar days ``start`` to ``end``, both included."""
@@ -39,6 +42,9 @@ class DateRange:
     end: date
 
     def __post_init__(self) -> None:
+        # Days near date.min/max overflow once turned into local midnights (found by schemathesis).
+        if self.start < EARLIEST or self.end > LATEST:
+            raise InvalidInput(f"日期须在 {EARLIEST} 至 {LATEST} 之间")
         if self.end < self.start:
             raise InvalidInput("结束日期不能早于开始日期")
         if (self.end - self.start).days >= MAX_DAYS:

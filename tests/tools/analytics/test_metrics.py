@@ -132,3 +132,11 @@ def test_a_reversed_or_too_long_range_is_refused() -> None:
         DateRange(date(2026, 11, 22), date(2026, 11, 21))
     with pytest.raises(InvalidInput):
         DateRange(date(2025, 1, 1), date(2026, 11, 21))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(date(1, 1, 1), date(1, 1, 1)), (date(9999, 12, 31), date(9999, 12, 31))]
+)
+def test_dates_at_the_calendars_edges_are_a_clear_error_not_an_overflow(start, end) -> None:
+    with pytest.raises(InvalidInput, match="日期须在"):
+        DateRange(start, end)
