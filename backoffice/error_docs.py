@@ -50,7 +50,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {
         "description": (
             "请求被拒绝：未登录 401、无权限 403、不存在 404、状态冲突 409、"
-            "格式或业务规则 422、过于频繁 429 等"
+            "格式或业务规则 422（文本含空字符 U+0000 时为 nul_character）、过于频繁 429 等"
         ),
         "content": {"application/json": {"schema": ERROR_SCHEMA}},
     }

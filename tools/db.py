@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from tools.errors import InvalidInput
 from tools.settings import Settings
 
 NAMING_CONVENTION = {
@@ -123,11 +124,48 @@ def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         settings.ensure_dirs()
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
-        return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "before_execute", _refuse_nul_early)
+    event.listen(engine.sync_engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+def _refuse_nul(  # SQLAlchemy matches listeners by signature
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    """PostgreSQL cannot store U+0000 in text or JSON (a 500 from deep in a flush, found by the
+    OpenAPI fuzz); SQLite can. Refuse it on every backend, before the statement runs, as bad input.
+    Bound values are checked as the driver gets them (PostgreSQL's JSON arrives wrapped, with the
+    Python value inside) and, for ORM and parameterised statements, as the caller passed them
+    (SQLite's JSON arrives as text in which U+0000 is already the escape ``\\u0000``)."""
+    if _has_nul(parameters):
+        raise _nul_refused()
+
+
+def _refuse_nul_early(
+    conn: Any, clauseelement: Any, multiparams: Any, params: Any, execution_options: Any
+) -> None:
+    if _has_nul(multiparams) or _has_nul(params):
+        raise _nul_refused()
+
+
+def _nul_refused() -> InvalidInput:
+    return InvalidInput("文本中不能含有空字符（U+0000）", code="nul_character")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_nul(item) for item in value)
+    wrapped = getattr(value, "obj", None)  # psycopg's Json / Jsonb wrappers of JSON columns
+    return wrapped is not None and type(value).__module__.startswith("psycopg") and _has_nul(wrapped)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

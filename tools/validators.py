@@ -111,3 +111,11 @@ def _json_int(value: object) -> object:
 # An integer as JSON Schema means it: 5 or 5.0, but not "5" or true (pydantic's lax mode takes both,
 # and strict mode would refuse 5.0, which the schema allows).
 JsonInt = Annotated[int, BeforeValidator(_json_int)]
+
+
+# "Not blank" as a JSON Schema pattern that means the same in every engine that reads it: ECMA (the
+# schema's dialect, used by clients and fuzzers), Python's re and pydantic's Rust regex. ``\S`` does
+# not: Python counts \x1c-\x1f and \x85 as space and ECMA counts \ufeff, so the server's strip()
+# and the schema disagreed (schemathesis found "\x1c"). A text passes if it has a character outside
+# the union of both whitespace sets, which str.strip() then keeps.
+NOT_BLANK = "[^\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 
 from tools.errors import InvalidInput
+from tools.validators import NOT_BLANK
 
 router = APIRouter(prefix="/api/v1", tags=["classify"])
 MAX_TEXT = 2000
 
 
 class ClassifyRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S", description="不能全是空白")
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK, description="不能全是空白")
     vulnerable: bool = Field(
         default=False, strict=True, description="住户是否为重点关注对象（老人、婴幼儿等）"
     )

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.crm.schemas import AccountMasked
+from tools.validators import NOT_BLANK
 
 MAX_TEXT = 1000
 
@@ -35,7 +36,7 @@ class SessionState(BaseModel):
 
 
 class MessageIn(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S", description="不能全是空白")
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK, description="不能全是空白")
     client_message_id: str | None = Field(
         default=None, max_length=64, description="客户端重发时保持不变，防止重复"
     )

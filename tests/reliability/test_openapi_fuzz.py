@@ -112,6 +112,9 @@ async def test_a_date_parameter_takes_only_an_iso_date(fresh: httpx.AsyncClient)
     assert (
         await fresh.get("/api/v1/backoffice/quality/stats", params={"start": "2026-11-01"})
     ).status_code == 200
+    for far in ("0001-01-01", "9999-12-31"):  # local midnight of these overflows datetime
+        refused = await fresh.get("/api/v1/backoffice/quality/stats", params={"start": far, "end": far})
+        assert refused.status_code == 422, refused.text
 
 
 async def test_json_booleans_and_integers_are_not_taken_from_strings(fresh: httpx.AsyncClient) -> None:
@@ -121,6 +124,15 @@ async def test_json_booleans_and_integers_are_not_taken_from_strings(fresh: http
     assert (await fresh.post(hit_test, json={"query": "暖气", "k": 5.0, "staff": True})).status_code == 200
     classify = await fresh.post("/api/v1/classify", json={"text": "暖气不热", "vulnerable": "yes"})
     assert classify.status_code == 422
+
+
+async def test_blank_text_means_the_same_to_the_schema_and_the_server(fresh: httpx.AsyncClient) -> None:
+    # Python strips \x1c and \x85, ECMA regexes do not; ECMA's \s has \ufeff, Python's does not.
+    for blank in ("\x1c\x1d", "\x85", "\ufeff", " \u3000 "):
+        refused = await fresh.post("/api/v1/classify", json={"text": blank})
+        assert refused.status_code == 422, repr(blank)
+        assert refused.json()["error"]["code"] == "invalid_request"
+    assert (await fresh.post("/api/v1/classify", json={"text": "\x1c暖气不热"})).status_code == 200
 
 
 async def test_patching_a_document_with_a_null_list_is_not_a_crash(fresh: httpx.AsyncClient) -> None:
@@ -142,3 +154,17 @@ async def test_a_huge_page_offset_is_a_422_not_a_database_overflow(fresh: httpx.
     ):
         assert (await fresh.get(url, params={"offset": 2**70})).status_code == 422, url
         assert (await fresh.get(url, params={"offset": 1_000_000})).status_code == 200, url
+
+
+async def test_a_nul_character_is_a_422_on_every_backend(fresh: httpx.AsyncClient, sessions) -> None:
+    # PostgreSQL cannot store U+0000 in text or JSON; it used to be a 500 from deep inside a flush.
+    document = await fresh.post(
+        "/api/v1/backoffice/kb/documents", json={"title": "通知", "content": "正文", "tags": ["\x00"]}
+    )
+    assert document.status_code == 422, document.text
+    assert document.json()["error"]["code"] == "nul_character"
+    listed = await fresh.get("/api/v1/backoffice/kb/documents")
+    assert listed.status_code == 200 and listed.json()["total"] == 0
+    assert (
+        await fresh.get("/api/v1/backoffice/residents", params={"community": "锦绣\x00"})
+    ).status_code == 422
