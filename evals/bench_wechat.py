@@ -346,6 +346,8 @@ async def run(args: argparse.Namespace) -> int:
     else:
         print("seeding the demo company (warmline demo --no-serve) ...", flush=True)
         _seed(data_dir)
+    # The demo company comes with tickets of its own: count only the reports this run adds.
+    seeded_reports = _db_counts(data_dir, "91")["ticket_reports"]
     aes_key = base64.b64encode(os.urandom(32)).decode()[:-1]
     model = SlowModelServer(args.delay)
     process = None
@@ -385,6 +387,7 @@ async def run(args: argparse.Namespace) -> int:
         )
     turns = Counter(marker for marker in model.turns if marker.startswith("B"))
     b |= _db_counts(data_dir, "91")
+    b["ticket_reports"] -= seeded_reports
     b |= {"model_turns": sum(turns.values()), "duplicate_model_turns": sum(v - 1 for v in turns.values())}
     b["ok"] = (
         b["duplicate_replies"] == 0

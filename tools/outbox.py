@@ -30,7 +30,7 @@ OUTBOX_KINDS = (
     "service_request",
 )
 # pending → sending (claimed by one worker) → sent | pending (retry later) | failed | undeliverable;
-# waiting: a placeholder for a reply still being written (never claimed) → pending | cancelled
+# waiting: a placeholder an earlier version wrote for a reply still being written (never claimed)
 OUTBOX_STATUSES = ("waiting", "pending", "sending", "sent", "failed", "undeliverable", "cancelled")
 
 
@@ -67,12 +67,9 @@ async def enqueue(
     conversation_id: str | None = None,
     payload: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
-    status: str = "pending",
 ) -> OutboxMessage:
     if kind not in OUTBOX_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    if status not in ("pending", "waiting"):
-        raise ValueError(f"a new outbox row is pending or waiting, not {status!r}")
     if dedupe_key is not None:
         existing = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing is not None:
@@ -85,7 +82,7 @@ async def enqueue(
         conversation_id=conversation_id,
         payload=payload or {},
         dedupe_key=dedupe_key,
-        status=status,
+        status="pending",
     )
     if dedupe_key is None:
         session.add(message)
@@ -201,23 +198,3 @@ async def finish_claim(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
-
-
-async def release_waiting(
-    session: AsyncSession, *, dedupe_key: str, text: str | None, payload: dict[str, Any] | None = None
-) -> str | None:
-    """Fill a ``waiting`` placeholder and make it deliverable (or ``cancelled`` when ``text`` is None).
-
-    Returns the row id when it became pending; None when there was no waiting row (already released).
-    """
-    values: dict[str, Any] = {"status": "pending" if text else "cancelled", "text": text or ""}
-    if payload is not None:
-        values["payload"] = payload
-    row_id = await session.scalar(
-        update(OutboxMessage)
-        .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "waiting")
-        .values(**values)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    )
-    return row_id if text else None

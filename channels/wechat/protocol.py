@@ -34,12 +34,13 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
-class NonceCache:
-    """Remembers (timestamp, nonce) pairs for the skew window; Redis-backed when configured."""
+class OnceKeys:
+    """Keys remembered for ``ttl_s`` seconds (replayed nonces, late-reply marks); in Redis when
+    configured, so every API worker sees them, else in this process."""
 
-    def __init__(self, redis_url: str | None = None, *, size: int = 100_000) -> None:
+    def __init__(self, redis_url: str | None = None, *, prefix: str, ttl_s: int, size: int = 100_000) -> None:
         self._seen: OrderedDict[str, float] = OrderedDict()
-        self._size = size
+        self._prefix, self._ttl, self._size = prefix, ttl_s, size
         self._redis: Any = None
         if redis_url:
             import redis.asyncio as redis
@@ -47,16 +48,26 @@ class NonceCache:
             self._redis = redis.from_url(redis_url)
 
     async def first_time(self, key: str, now: float) -> bool:
+        """Remember ``key``; False when it was already remembered."""
         if self._redis is not None:
-            return bool(await self._redis.set(f"warmline:wx-nonce:{key}", "1", nx=True, ex=2 * MAX_SKEW_S))
-        while self._seen and next(iter(self._seen.values())) < now - 2 * MAX_SKEW_S:
-            self._seen.popitem(last=False)
+            return bool(await self._redis.set(f"warmline:{self._prefix}:{key}", "1", nx=True, ex=self._ttl))
+        self._expire(now)
         if key in self._seen:
             return False
         self._seen[key] = now
         if len(self._seen) > self._size:
             self._seen.popitem(last=False)
         return True
+
+    async def seen(self, key: str, now: float) -> bool:
+        if self._redis is not None:
+            return bool(await self._redis.exists(f"warmline:{self._prefix}:{key}"))
+        self._expire(now)
+        return key in self._seen
+
+    def _expire(self, now: float) -> None:
+        while self._seen and next(iter(self._seen.values())) < now - self._ttl:
+            self._seen.popitem(last=False)
 
 
 @dataclass(frozen=True)

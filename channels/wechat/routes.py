@@ -1,14 +1,16 @@
 """The official account's server URL: GET verification, POST messages and events.
 
-The turn runs in the background and the passive reply waits until ``PASSIVE_WAIT_S`` after the
-request arrived (decryption and database time count against WeChat's 5-second window); a slower
-turn answers "success" now and its reply goes out later through the outbox (customer-service
-message API). A retried push carries the same MsgId, which the agent runtime turns into the
-earlier answer instead of a second turn; when that earlier answer already went out as a late
-message, the retry gets "success" so it is not shown twice.
+Everything after decryption (identity, conversation, the turn) runs as one background task, and the
+passive reply waits for it until ``PASSIVE_WAIT_S`` after the request arrived. A slower task, be it
+a slow model or a database queue in the midnight surge, gets "success" at that deadline and its
+reply goes out later through the outbox (customer-service message API). Nothing on the path to
+"success" waits for the database: the load run found SQLite's write queue holding the old
+placeholder write, and the passive answer, for 8 s.
 
-Late replies are written to the outbox first (durable), then tried at once through the app's
-outbox delivery; a failed send stays pending and the delivery job retries it with backoff.
+A retried push carries the same MsgId, which the agent runtime turns into the earlier answer
+instead of a second turn. When that earlier answer went out late, the retry gets "success" so it is
+not shown twice: the late decision is marked (Redis when configured, else in memory) before
+"success" is sent, and the outbox row of the late reply keeps it durably.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -23,12 +26,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select, update
 
-from agent.inbound import AgentReply, InboundMessage
+from agent.inbound import InboundMessage
 from channels.deps import AgentDep, ChannelServicesDep
 from channels.wechat.media import store_picture
 from channels.wechat.protocol import (
     MAX_BODY,
-    NonceCache,
+    MAX_SKEW_S,
+    OnceKeys,
     PayloadTooLarge,
     WeChatConfig,
     read_message,
@@ -42,12 +46,13 @@ from tools.crm.models import ChannelIdentity
 from tools.db import transaction
 from tools.errors import DomainError, PermissionDenied
 from tools.logging import get_logger
-from tools.outbox import OutboxMessage, enqueue, release_waiting
+from tools.outbox import OutboxMessage, enqueue
 
 router = APIRouter(prefix="/wechat", tags=["wechat"])
 log = get_logger(__name__)
 
 PASSIVE_WAIT_S = 4.0  # from the request's arrival: 1 s of WeChat's 5 s left for the network
+LATE_MARK_TTL_S = 3600  # WeChat retries within ~15 s; later the outbox row answers
 WELCOME = (
     "欢迎关注恒暖热力！我是暖线小助手，暖气不热、漏水报修、缴费、报停、查进度都可以直接发消息问我。\n"
     "绑定户号后可查询账单和报修：请回复“绑定 户号 手机后四位”，例如：绑定 2026010001 0001"
@@ -73,10 +78,12 @@ def _config(request: Request) -> WeChatConfig:
     )
 
 
-def _nonces(request: Request) -> NonceCache:
+def _nonces(request: Request) -> OnceKeys:
     cache = getattr(request.app.state, "wechat_nonces", None)
     if cache is None:
-        cache = request.app.state.wechat_nonces = NonceCache(request.app.state.services.settings.redis_url)
+        cache = request.app.state.wechat_nonces = OnceKeys(
+            request.app.state.services.settings.redis_url, prefix="wx-nonce", ttl_s=2 * MAX_SKEW_S
+        )
     return cache
 
 
@@ -136,7 +143,32 @@ async def receive(
     )
     if not await _nonces(request).first_time(f"{timestamp}:{nonce}", time.time()):
         raise PermissionDenied("重复的请求", code="replay")
-    text = await _handle(message, services, agent, request, deadline=arrived + PASSIVE_WAIT_S)
+    external_id = _external_id(message)
+    marks = _late_marks(request)
+    work = asyncio.create_task(_handle(message, services, agent, external_id))
+    done, _ = await asyncio.wait({work}, timeout=max(0.05, arrived + PASSIVE_WAIT_S - time.monotonic()))
+    if work in done:
+        outcome = work.result()
+        late_before = outcome.duplicate and (
+            await marks.seen(external_id, time.time()) or await _went_out_late(services, external_id)
+        )
+        text = None if late_before else outcome.text
+    else:
+        # Marked before "success" goes out, so a retry of this MsgId never shows the reply twice.
+        await marks.first_time(external_id, time.time())
+        pending = request.app.state.__dict__.setdefault("wechat_pending", set())
+        late = asyncio.create_task(
+            _deliver_late(
+                work,
+                services,
+                getattr(request.app.state, "delivery", None),
+                openid=message.source,
+                external_id=external_id,
+            )
+        )
+        pending.add(late)
+        late.add_done_callback(pending.discard)
+        text = None
     # The passive-window figure operations watch (and evals/bench_wechat reads): time from arrival.
     log.info("wechat_answered", elapsed_ms=round((time.monotonic() - arrived) * 1000), late=not text)
     if not text:
@@ -162,21 +194,36 @@ async def _read_capped(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _handle(
-    message: Any, services: Any, agent: Any, request: Request, *, deadline: float
-) -> str | None:
+@dataclass(frozen=True)
+class Outcome:
+    """What the background task settled on: the text to send, and where a late reply belongs."""
+
+    text: str | None
+    conversation_id: str | None = None
+    message_id: str | None = None
+    duplicate: bool = False  # the earlier answer to a retried MsgId
+
+
+def _external_id(message: Any) -> str:
+    msg_id = getattr(message, "id", None)
+    if msg_id:
+        return f"wx:{msg_id}"
+    return f"wx:{message.source}:{message.time}:{message.type}"  # events: wechatpy's time is CreateTime
+
+
+async def _handle(message: Any, services: Any, agent: Any, external_id: str) -> Outcome:
     openid = message.source
     if message.type == "event" and message.event == "subscribe":
         async with transaction(services.sessions) as session:
             await get_or_create_identity(session, channel="wechat", external_id=openid)
-        return WELCOME
+        return Outcome(WELCOME)
     if message.type == "event" and message.event == "unsubscribe":
-        return None
+        return Outcome(None)
     text = _text_of(message)
     if not text:
-        return None
+        return Outcome(None)
     if (bind := BIND.match(text)) or UNBIND.match(text):
-        return await _binding(services, openid, bind)
+        return Outcome(await _binding(services, openid, bind))
     async with transaction(services.sessions) as session:
         identity = await get_or_create_identity(session, channel="wechat", external_id=openid)
         # Lock the identity row (PostgreSQL row lock, SQLite write lock) before looking for its open
@@ -204,78 +251,71 @@ async def _handle(
                 account_id=identity.account_id,
             )
         conversation_id = conversation.id
-    external = getattr(message, "id", None)
-    external_id = (
-        f"wx:{external}"
-        if external
-        else f"wx:{openid}:{message.time}:{message.type}"  # wechatpy: time is CreateTime, an int
-    )
     attachments: tuple[str, ...] = ()
     if message.type == "image":
         attachments = (await store_picture(message, settings=services.settings, clock=services.clock),)
     inbound = InboundMessage(
         conversation_id=conversation_id, text=text, external_id=external_id, attachments=attachments
     )
-    task = asyncio.create_task(agent.respond(inbound))
-    done, _ = await asyncio.wait({task}, timeout=max(0.05, deadline - time.monotonic()))
-    key = _late_key(conversation_id, external_id)
-    if task in done:
-        try:
-            reply = task.result()
-        except DomainError as refused:  # rate limit or length cap: nothing was stored, say why
-            return refused.message
-        if reply.duplicate and await _went_out_late(services, key):
-            return None
-        return reply.reply
-    # Before answering "success", leave a durable mark that this MsgId's reply goes out late, so a
-    # retried push that replays the reply later answers "success" too instead of showing it twice.
-    async with transaction(services.sessions) as session:
-        await enqueue(
-            session,
-            clock=services.clock,
-            kind="agent_reply",
-            text="",
-            conversation_id=conversation_id,
-            dedupe_key=key,
-            status="waiting",
+    try:
+        reply = await agent.respond(inbound)
+    except DomainError as refused:  # rate limit or length cap: nothing was stored, say why
+        return Outcome(refused.message, conversation_id)
+    return Outcome(reply.reply, conversation_id, reply.message_id, reply.duplicate)
+
+
+def _late_key(external_id: str) -> str:
+    return f"late_reply:{external_id}"[:128]
+
+
+def _late_marks(request: Request) -> OnceKeys:
+    marks = getattr(request.app.state, "wechat_late", None)
+    if marks is None:
+        marks = request.app.state.wechat_late = OnceKeys(
+            request.app.state.services.settings.redis_url, prefix="wx-late", ttl_s=LATE_MARK_TTL_S
         )
-    pending = request.app.state.__dict__.setdefault("wechat_pending", set())
-    delivery = getattr(request.app.state, "delivery", None)
-    late = asyncio.create_task(_deliver_late(task, services, delivery, key))
-    pending.add(late)
-    late.add_done_callback(pending.discard)
-    return None
+    return marks
 
 
-def _late_key(conversation_id: str, external_id: str) -> str:
-    return f"late_reply:{conversation_id}:{external_id}"[:128]
-
-
-async def _went_out_late(services: Any, key: str) -> bool:
+async def _went_out_late(services: Any, external_id: str) -> bool:
+    key = _late_key(external_id)
     async with services.sessions() as session:
         return (
             await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None
         )
 
 
-async def _deliver_late(task: asyncio.Task[AgentReply], services: Any, delivery: Any, key: str) -> None:
-    """Fill the waiting outbox row with the slow turn's reply, then try it at once.
+async def _deliver_late(
+    work: asyncio.Task[Outcome], services: Any, delivery: Any, *, openid: str, external_id: str
+) -> None:
+    """Record the slow task's reply in the outbox, then try it at once.
 
-    A replayed duplicate leaves the row alone (it belongs to the original push, which may still be
-    filling it); a turn a human agent owns has nothing to say, so its placeholder is cancelled. A
-    crashed turn leaves the placeholder waiting (never sent, visible in the outbox).
+    A replayed duplicate sends nothing (the original push owns the reply); a turn a human agent owns
+    has nothing to say. The outbox row's dedupe key is the MsgId's, so two late paths of one message
+    cannot both send, and a retry after a restart still finds that the reply went out late.
     """
     try:
-        reply = await task
+        outcome = await work
     except Exception:
-        log.exception("wechat_turn_failed", outbox_key=key)
+        log.exception("wechat_turn_failed")
         return
-    if reply.duplicate:
+    if outcome.duplicate or not outcome.text:
         return
-    text, payload = reply.reply, {"message_id": reply.message_id}
+    key = _late_key(external_id)
     async with transaction(services.sessions) as session:
-        row_id = await release_waiting(session, dedupe_key=key, text=text, payload=payload)
-    if delivery is None or row_id is None:
+        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+            return  # another push of this MsgId recorded it
+        row = await enqueue(
+            session,
+            clock=services.clock,
+            kind="agent_reply",
+            text=outcome.text,
+            conversation_id=outcome.conversation_id,
+            payload={"message_id": outcome.message_id, "channel": "wechat", "external_id": openid},
+            dedupe_key=key,
+        )
+        row_id = row.id
+    if delivery is None:
         return
     try:
         await delivery.deliver_now(row_id)

@@ -10,9 +10,12 @@ It seeds a fresh data directory with the demo company (``warmline demo --no-serv
 ``warmline serve`` in a child process on 127.0.0.1, and drives it only over HTTP: half the residents
 are WeChat followers posting encrypted XML, half use the web chat (a third of those bound to a demo
 account). ``--model-latency`` puts an OpenAI-compatible fake model on 127.0.0.1 that answers after
-that many seconds, to show the WeChat path still answers within 5 s. Afterwards it reads the
-database: every accepted message must be stored exactly once (zero lost) and answered at most once
-(zero duplicate turns). All traffic stays on this machine and the run is bounded in count and time.
+that many seconds, to show the WeChat path still answers within 5 s; a fake WeChat API on
+127.0.0.1 (``evals.wechat_fake``) takes the late replies sent after a "success". Once the traffic
+stops, the run waits (``--drain`` at most) for the backlog to be answered, then reads the database:
+every accepted message must be stored exactly once (zero lost), answered (zero unanswered) and
+answered at most once (zero duplicate turns), and every "success" must be followed by exactly one
+late reply through the API. All traffic stays on this machine and the run is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from sqlalchemy.engine import make_url
 
 from evals.load.fake_llm import serve_fake_llm
 from evals.load.traffic import WECHAT_LIMIT_S, Sample, WeChatPeer, web_resident, wechat_resident
+from evals.wechat_fake import FakeWeChatApi
 from tools.conversations.models import Message
 from tools.crm.models import Account, Resident
 
@@ -78,7 +82,13 @@ def _prepare_database(url: str | None) -> None:
         conn.execute(f'CREATE DATABASE "{parsed.database}"')
 
 
-def _env(data_dir: Path, args: argparse.Namespace, aes_key: str, llm_url: str | None) -> dict[str, str]:
+def _env(
+    data_dir: Path,
+    args: argparse.Namespace,
+    aes_key: str,
+    llm_url: str | None,
+    wechat_api: str | None = None,
+) -> dict[str, str]:
     env = {
         **os.environ,
         "WARMLINE_DATA_DIR": str(data_dir),
@@ -91,6 +101,8 @@ def _env(data_dir: Path, args: argparse.Namespace, aes_key: str, llm_url: str | 
     }
     for key in ("WARMLINE_LLM_BASE_URL", "WARMLINE_DATABASE_URL", "WARMLINE_REDIS_URL"):
         env.pop(key, None)
+    if wechat_api:  # late replies go to this fake of the customer-service API
+        env |= {"WARMLINE_WECHAT_API_BASE": wechat_api, "WARMLINE_WECHAT_APP_SECRET": "load-secret"}
     if args.database_url:
         env["WARMLINE_DATABASE_URL"] = args.database_url
     if args.redis_url:
@@ -134,15 +146,20 @@ def _bound_accounts(database_url: str, limit: int) -> list[tuple[str, str]]:
     return [(row.account_no, row.phone[-4:]) for row in rows]
 
 
-def audit(database_url: str, samples: list[Sample]) -> dict[str, int]:
-    """Lost = accepted but not stored; duplicate turns = one resident message answered twice."""
+def _expected(samples: list[Sample]) -> set[str]:
+    accepted = [s for s in samples if s.ok and s.msg_id]
+    return {f"wx:{s.msg_id}" if s.channel == "wechat" else f"client:{s.msg_id}" for s in accepted}
+
+
+def _books(database_url: str) -> tuple[dict[str, str], Counter[str]]:
+    """Resident messages by external id (→ message id), and bot replies per resident message."""
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with engine.connect() as conn:
             stored = {
-                row.external_id
+                row.external_id: row.id
                 for row in conn.execute(
-                    select(Message.external_id).where(
+                    select(Message.external_id, Message.id).where(
                         Message.sender == "resident", Message.external_id.is_not(None)
                     )
                 )
@@ -153,13 +170,48 @@ def audit(database_url: str, samples: list[Sample]) -> dict[str, int]:
             )
     finally:
         engine.dispose()
-    accepted = [s for s in samples if s.ok and s.msg_id]
-    expected = {f"wx:{s.msg_id}" if s.channel == "wechat" else f"client:{s.msg_id}" for s in accepted}
+    return stored, replies
+
+
+def _unanswered(expected: set[str], stored: dict[str, str], replies: Counter[str]) -> int:
+    return sum(1 for key in expected if key in stored and not replies.get(stored[key]))
+
+
+async def drain(database_url: str, samples: list[Sample], api: FakeWeChatApi, timeout: float) -> float:
+    """Wait until the backlog is answered and every late WeChat reply went out (or ``timeout``)."""
+    expected = _expected(samples)
+    late_owed = sum(s.reply_kind == "success" for s in samples if s.channel == "wechat" and s.ok)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        stored, replies = await asyncio.to_thread(_books, database_url)
+        if not _unanswered(expected, stored, replies) and len(_late_replies(api)) >= late_owed:
+            break
+        await asyncio.sleep(1.0)
+    return time.monotonic() - started
+
+
+def _late_replies(api: FakeWeChatApi) -> list[tuple[str, str]]:
+    """Replies sent through the customer-service API (ticket notifications start with 【)."""
+    return [(openid, text) for openid, text in api.sent_texts() if not text.startswith("【")]
+
+
+def audit(database_url: str, samples: list[Sample], api: FakeWeChatApi) -> dict[str, int]:
+    """Lost = accepted but not stored; unanswered = stored, never answered; duplicate turns = one
+    resident message answered twice; late replies are matched to the openids that got "success"."""
+    stored, replies = _books(database_url)
+    expected = _expected(samples)
+    owed = Counter(s.user for s in samples if s.channel == "wechat" and s.ok and s.reply_kind == "success")
+    sent = Counter(openid for openid, _ in _late_replies(api))
     return {
-        "accepted": len(accepted),
-        "stored": len(expected & stored),
-        "lost": len(expected - stored),
+        "accepted": len(expected),
+        "stored": len(expected & set(stored)),
+        "lost": len(expected - set(stored)),
+        "unanswered": _unanswered(expected, stored, replies),
         "duplicate_turns": sum(1 for key, count in replies.items() if key and count > 1),
+        "late_owed": sum(owed.values()),
+        "late_sent": sum(sent[user] for user in owed),
+        "late_missing": sum(max(0, count - sent[user]) for user, count in owed.items()),
+        "late_extra": sum(max(0, sent[user] - owed[user]) for user in sent),
     }
 
 
@@ -227,7 +279,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     database_url = args.database_url or f"sqlite:///{workdir / 'data' / 'warmline.db'}"
     _prepare_database(args.database_url)
     fake = await serve_fake_llm(args.model_latency) if args.model_latency is not None else None
-    env = _env(workdir / "data", args, aes_key, fake.url if fake else None)
+    wechat_api = FakeWeChatApi().__enter__()
+    env = _env(workdir / "data", args, aes_key, fake.url if fake else None, wechat_api.base_url)
     try:
         if args.seeded_dir:
             shutil.copytree(args.seeded_dir, workdir / "data")
@@ -246,7 +299,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await _wait_healthy(base, server)
             accounts = _bound_accounts(database_url, 60)
             samples, wall = await drive(base, args, WeChatPeer(TOKEN, APP_ID, aes_key), accounts)
-            await asyncio.sleep(args.settle)  # late WeChat replies finish in the background
+            drained = await drain(database_url, samples, wechat_api, args.drain)
+            await asyncio.sleep(args.settle)  # a late reply sent just now is still being recorded
         finally:
             server.send_signal(signal.SIGINT)
             try:
@@ -254,7 +308,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 server.kill()
         report = summarise(samples, wall)
-        report["integrity"] = audit(database_url, samples)
+        report["drain_s"] = round(drained, 1)
+        report["integrity"] = audit(database_url, samples, wechat_api)
         if args.samples:
             report["latencies_ms"] = {
                 channel: [round(s.seconds * 1000, 1) for s in samples if s.channel == channel]
@@ -270,6 +325,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         }
         return report
     finally:
+        wechat_api.__exit__(None, None, None)
         if fake:
             await fake.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -283,6 +339,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=300.0, help="hard cap after the ramp")
     parser.add_argument("--request-timeout", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument(
+        "--drain", type=float, default=300.0, help="seconds to wait for the backlog after the traffic"
+    )
     parser.add_argument("--port", type=int, default=8391)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default=None)
@@ -308,7 +367,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     integrity = report["integrity"]
-    bad = integrity["lost"] or integrity["duplicate_turns"] or report.get("wechat", {}).get("over_5s", 0)
+    bad = (
+        integrity["lost"]
+        or integrity["unanswered"]
+        or integrity["duplicate_turns"]
+        or integrity["late_missing"]
+        or integrity["late_extra"]
+        or report.get("wechat", {}).get("over_5s", 0)
+    )
     return 1 if bad else 0
 
 

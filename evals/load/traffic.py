@@ -42,6 +42,7 @@ class Sample:
     error: str = ""
     reply_kind: str = ""  # "passive" | "success" (late reply) | "json"
     msg_id: str = ""
+    user: str = ""  # the WeChat openid, to match late replies sent through the API
 
     @property
     def ok(self) -> bool:
@@ -92,13 +93,12 @@ async def wechat_resident(
         try:
             response = await http.post("/wechat", params=query, content=body)
             kind = "success" if response.text == "success" else "passive"
-            samples.append(
-                Sample("wechat", time.perf_counter() - started, response.status_code, "", kind, msg_id)
-            )
-        except httpx.HTTPError as error:
-            samples.append(
-                Sample("wechat", time.perf_counter() - started, 0, type(error).__name__, msg_id=msg_id)
-            )
+            status, error = response.status_code, ""
+        except httpx.HTTPError as failure:
+            kind, status, error = "", 0, type(failure).__name__
+        samples.append(
+            Sample("wechat", time.perf_counter() - started, status, error, kind, msg_id=msg_id, user=openid)
+        )
     return samples
 
 

@@ -195,7 +195,10 @@ def _load(data: dict[str, Any]) -> list[str]:
         "",
         f"Throughput {data['throughput_rps']} requests/s over {data['wall_s']} s; "
         f"accepted {integrity['accepted']}, lost {integrity['lost']}, "
-        f"duplicate turns {integrity['duplicate_turns']}. The 1,000-resident surge is "
+        f"unanswered {integrity.get('unanswered', '–')} after {data.get('drain_s', '–')} s of drain, "
+        f"duplicate turns {integrity['duplicate_turns']}; WeChat late replies owed "
+        f"{integrity.get('late_owed', '–')}, missing {integrity.get('late_missing', '–')}, "
+        f"extra {integrity.get('late_extra', '–')}. The 1,000-resident surge is "
         "`python -m evals.load.run --residents 1000 --ramp 30` on an idle machine.",
         "",
         "![latency](load_latency.png)",

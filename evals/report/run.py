@@ -60,7 +60,9 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         } | {
             "wechat_over_5s": load.get("wechat", {}).get("over_5s", 0),
             "lost": load["integrity"]["lost"],
+            "unanswered": load["integrity"]["unanswered"],
             "duplicate_turns": load["integrity"]["duplicate_turns"],
+            "late_missing": load["integrity"]["late_missing"],
         }
     return summary
 

@@ -98,6 +98,8 @@ def test_minimal_profile_writes_one_folder_with_every_part_and_its_baseline(mini
     assert load["web"]["requests"] > 0 and load["wechat"]["requests"] > 0
     assert load["web"]["errors"] == load["wechat"]["errors"] == 0
     assert load["lost"] == load["duplicate_turns"] == 0
+    # Drained: every message answered, every "success" followed by one reply through the API.
+    assert load["unanswered"] == load["late_missing"] == 0
     # WeChat replies over 5 s are reported, not asserted: on a shared CI box they measure its load.
     assert 0 <= load["wechat_over_5s"] <= load["wechat"]["requests"]
     assert 0 < load["web"]["p50_ms"] <= load["web"]["p95_ms"] <= load["web"]["p99_ms"]

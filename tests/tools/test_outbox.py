@@ -14,9 +14,8 @@ async def test_racing_enqueues_of_one_key_leave_one_row_and_no_error(sessions, c
                 session,
                 clock=clock,
                 kind="agent_reply",
-                text="",
-                dedupe_key="late_reply:conv-1:wx:42",
-                status="waiting",
+                text="暖气费每平方米26元。",
+                dedupe_key="late_reply:wx:42",
             )
             await asyncio.sleep(0.05)  # hold the transaction open so the others miss the lookup too
             return row.id

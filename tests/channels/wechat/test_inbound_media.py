@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 import xmltodict
-from sqlalchemy import select
+from sqlalchemy import select, text
 from wechatpy import parse_message
 from wechatpy.messages import ImageMessage, LocationMessage, VoiceMessage
 
@@ -127,3 +127,52 @@ async def test_a_slow_turn_answers_success_in_time_and_the_reply_arrives_once_th
         again = await _post(client, xml)
         assert again.text == "success"
     assert wechat_api.sent_texts() == [(OPENID, SlowModel().text)]
+
+
+async def test_a_retry_during_the_slow_turn_waits_for_it_and_shows_the_reply_once(
+    slow_app, sessions, wechat_api
+) -> None:
+    from tests.channels.wechat.conftest import SlowModel
+
+    xml = push_xml("text", "7101", Content="暖气费多少钱一平")
+    async with http_client(slow_app) as client:
+        assert (await _post(client, xml)).text == "success"  # 4 s: the 4.6 s turn is still running
+        # The retry arrives while the turn runs, so no reply is stored yet; it must not replay it.
+        assert (await _post(client, xml)).text == "success"
+        await _wait_for(lambda: not slow_app.state.wechat_pending)
+    assert wechat_api.sent_texts() == [(OPENID, SlowModel().text)]
+    assert len(await _late_rows(sessions)) == 1
+
+
+async def test_a_database_queue_before_the_turn_does_not_hold_the_passive_answer(
+    wx_app, sessions, wechat_api, settings
+) -> None:
+    """The midnight surge queues writes (SQLite's one writer, PostgreSQL's row locks): the load run
+    saw the passive answer wait 8 s for them. Here the identity table is locked while the push comes
+    in, so an answer that comes back before the lock is released did not wait for the database."""
+    released = asyncio.Event()
+    locked = asyncio.Event()
+
+    async def hold_the_lock() -> None:
+        async with sessions() as session, session.begin():
+            if settings.database_url.startswith("postgresql"):
+                await session.execute(text("LOCK TABLE channel_identities IN EXCLUSIVE MODE"))
+            else:  # a write takes SQLite's database-wide write lock until commit
+                await session.execute(text("UPDATE channel_identities SET external_id = external_id"))
+            locked.set()
+            await released.wait()
+
+    holder = asyncio.create_task(hold_the_lock())
+    await locked.wait()
+    xml = push_xml("text", "7102", openid="oWX_media_queued", Content="暖气费多少钱一平")
+    async with http_client(wx_app) as client:
+        response = await asyncio.wait_for(_post(client, xml), timeout=8)
+        assert response.text == "success" and not released.is_set()
+        released.set()
+        await holder
+        await _wait_for(lambda: len(wechat_api.of("message/custom/send")) == 1)
+        await _wait_for(lambda: not wx_app.state.wechat_pending)
+    ((openid, reply),) = wechat_api.sent_texts()
+    assert openid == "oWX_media_queued" and reply
+    stored = await _resident_message(sessions, "wx:7102")
+    assert stored is not None and stored.meta.get("reply_id")
