@@ -3,6 +3,7 @@ a resident of 锦绣花园3号楼 sees notices for that building, an anonymous v
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -36,7 +37,9 @@ def make_knowledge_tool(kb: KnowledgeBase) -> BaseTool:
                 if account is not None:
                     community, building = account.building.community.name, account.building.number
         scope = Scope(today=local_date(deps.clock), community=community, building=building)
-        result = kb.search(query[:300], scope=scope, k=PASSAGES)
+        # Off the event loop: the embedding and BM25 work would otherwise hold up every other
+        # request, the WeChat pushes waiting for their 5-second window among them.
+        result = await asyncio.to_thread(kb.search, query[:300], scope=scope, k=PASSAGES)
         return {
             "confident": result.confident,
             "confidence": result.confidence,

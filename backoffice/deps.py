@@ -37,7 +37,7 @@ def make_services(settings: Settings, *, clock: Clock | None = None) -> AppServi
     )
 
 
-def get_services(request: Request) -> AppServices:
+async def get_services(request: Request) -> AppServices:
     return request.app.state.services
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from backoffice.jobs import Job
+from backoffice.jobs import SETTLE_AFTER_START, Job
 from tools.db import transaction
 from tools.followups.service import expire_surveys, send_due_surveys
 from tools.quality.service import review_ended_conversations
@@ -32,5 +32,5 @@ async def quality_job(services: AppServices) -> dict[str, int] | None:
 def followup_jobs() -> list[Job]:
     return [
         Job("followup_surveys", timedelta(minutes=1), survey_job),
-        Job("quality_inspection", timedelta(minutes=10), quality_job),
+        Job("quality_inspection", timedelta(minutes=10), quality_job, SETTLE_AFTER_START),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from backoffice.jobs import Job
+from backoffice.jobs import SETTLE_AFTER_START, Job
 from kb.retriever import KnowledgeBase
 from tools.db import transaction
 
@@ -44,4 +44,4 @@ def kb_jobs(kb: KnowledgeBase | None = None) -> list[Job]:
             counts = await expire_documents(session, kb=knowledge(services), clock=services.clock)
         return counts if counts["expired"] else None
 
-    return [Job("kb_mining", MINING_EVERY, mine), Job("kb_expiry", EXPIRY_EVERY, expire)]
+    return [Job("kb_mining", MINING_EVERY, mine, SETTLE_AFTER_START), Job("kb_expiry", EXPIRY_EVERY, expire)]

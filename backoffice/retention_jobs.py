@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from backoffice.jobs import Job
+from backoffice.jobs import SETTLE_AFTER_START, Job
 from kb.retention import purge_learning
 from tools.db import transaction
 from tools.retention import purge_expired, remove_uploads
@@ -57,4 +57,4 @@ async def purge_job(services: AppServices) -> dict[str, Any] | None:
 
 
 def retention_jobs() -> list[Job]:
-    return [Job("retention_purge", RETENTION_EVERY, purge_job)]
+    return [Job("retention_purge", RETENTION_EVERY, purge_job, SETTLE_AFTER_START)]

@@ -23,11 +23,13 @@ class ChannelServices(Protocol):
     sessions: async_sessionmaker[AsyncSession]
 
 
-def get_channel_services(request: Request) -> ChannelServices:
+# Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a worker
+# thread, two thread hops per WeChat push that queued behind the turns' threads in the surge.
+async def get_channel_services(request: Request) -> ChannelServices:
     return request.app.state.services
 
 
-def get_agent(request: Request) -> AgentRuntime:
+async def get_agent(request: Request) -> AgentRuntime:
     return request.app.state.agent
 
 

@@ -9,6 +9,7 @@ threshold, or the lexical match must be strong and agree with the dense ranking.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -93,6 +94,7 @@ class KnowledgeBase:
             collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
         self._view: _ChunkView | None = None
+        self._view_lock = threading.Lock()  # searches run in worker threads; one rebuilds the view
         self._tokens: dict[str, list[str]] = {}  # chunk id → tokens; ids carry the version, so never stale
         self._checked_at = 0.0
 
@@ -189,22 +191,26 @@ class KnowledgeBase:
         """The lexical side's view of the collection. Writes through this object drop it; writes by
         another process (a CLI ingest beside the server) are noticed by comparing ids every
         LEXICAL_REFRESH_S. Tokens are cached per chunk id, so a rebuild only segments new chunks."""
-        now = time.monotonic()
-        if self._view is not None and now - self._checked_at < LEXICAL_REFRESH_S:
+        view = self._view
+        if view is not None and time.monotonic() - self._checked_at < LEXICAL_REFRESH_S:
+            return view
+        with self._view_lock:
+            now = time.monotonic()
+            if self._view is not None and now - self._checked_at < LEXICAL_REFRESH_S:
+                return self._view  # another thread refreshed it while this one waited
+            self._checked_at = now
+            if self._view is not None:
+                ids = self._read_all([])["ids"]
+                if len(ids) == len(self._view.ids) and set(ids) == set(self._view.ids):
+                    return self._view
+            data = self._read_all(["documents", "metadatas"])
+            for chunk_id, text in zip(data["ids"], data["documents"], strict=True):
+                if chunk_id not in self._tokens:
+                    self._tokens[chunk_id] = tokenize(text)
+            live = set(data["ids"])
+            self._tokens = {cid: tokens for cid, tokens in self._tokens.items() if cid in live}
+            self._view = _ChunkView(data["ids"], data["documents"], data["metadatas"], self._tokens)
             return self._view
-        self._checked_at = now
-        if self._view is not None:
-            ids = self._read_all([])["ids"]
-            if len(ids) == len(self._view.ids) and set(ids) == set(self._view.ids):
-                return self._view
-        data = self._read_all(["documents", "metadatas"])
-        for chunk_id, text in zip(data["ids"], data["documents"], strict=True):
-            if chunk_id not in self._tokens:
-                self._tokens[chunk_id] = tokenize(text)
-        live = set(data["ids"])
-        self._tokens = {cid: tokens for cid, tokens in self._tokens.items() if cid in live}
-        self._view = _ChunkView(data["ids"], data["documents"], data["metadatas"], self._tokens)
-        return self._view
 
     def search(self, query: str, *, scope: Scope, k: int = 4, mode: Mode = "hybrid") -> SearchResult:
         """The best k passages for the query within the scope. ``mode`` restricts ranking to one side

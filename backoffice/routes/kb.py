@@ -60,7 +60,7 @@ class FileTooLarge(InvalidInput):
     code = "file_too_large"
 
 
-def get_kb(request: Request) -> KnowledgeBase:
+async def get_kb(request: Request) -> KnowledgeBase:
     return request.app.state.kb
 
 

@@ -44,7 +44,14 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 
 from evals.load.fake_llm import serve_fake_llm
-from evals.load.traffic import WECHAT_LIMIT_S, Sample, WeChatPeer, web_resident, wechat_resident
+from evals.load.traffic import (
+    WECHAT_LIMIT_S,
+    Sample,
+    WeChatPeer,
+    http_clients,
+    web_resident,
+    wechat_resident,
+)
 from evals.wechat_fake import FakeWeChatApi
 from tools.conversations.models import Message
 from tools.crm.models import Account, Resident
@@ -248,14 +255,14 @@ async def drive(
     base: str, args: argparse.Namespace, peer: WeChatPeer, accounts: list[tuple[str, str]]
 ) -> tuple[list[Sample], float]:
     rng = random.Random(args.seed)
-    limits = httpx.Limits(max_connections=args.residents, max_keepalive_connections=args.residents)
     samples: list[Sample] = []
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=args.request_timeout, limits=limits) as http:
+    async with http_clients(args.residents, base_url=base, timeout=args.request_timeout) as clients:
 
         async def resident(index: int) -> None:
             await asyncio.sleep(args.ramp * index / max(1, args.residents))
             local = random.Random(rng.random() + index)
+            http = clients[index % len(clients)]
             if index % 2 == 0:
                 samples.extend(
                     await wechat_resident(http, peer, index=index, messages=args.messages, rng=local)
