@@ -18,7 +18,7 @@ from agent.classify import make_classifier
 from agent.context import Classifier
 from agent.graph import build_graph
 from agent.knowledge import make_knowledge_tool
-from agent.limits import MessageRateLimiter
+from agent.limits import MessageRateLimiter, TurnGate
 from agent.llm import make_chat_model, make_fallback_model
 from agent.locks import TurnLocks
 from agent.runtime import AgentRuntime
@@ -69,6 +69,7 @@ async def make_agent_runtime(
                 classifier=classifier or make_classifier(deps.settings.data_dir),
                 locks=locks,
                 limiter=limiter,
+                gate=TurnGate(deps.settings.turn_concurrency),
                 events=events,
                 suggest=suggest_now,
                 company_name=company_name,

@@ -29,6 +29,7 @@ from agent.nodes.call_model import make_call_model
 from agent.nodes.classify_message import classify_message
 from agent.nodes.finish_turn import finish_turn
 from agent.nodes.hand_off import hand_off
+from agent.policy.model import OfflinePolicyModel
 from agent.routing import route_after_classify, route_after_finish, route_after_model
 from agent.state import ConversationState
 from tools.errors import DomainError
@@ -51,7 +52,7 @@ def build_graph(
         )
     graph = StateGraph(ConversationState)
     graph.add_node("classify_message", classify_message)
-    graph.add_node("call_model", make_call_model(bound))
+    graph.add_node("call_model", make_call_model(bound, remote=not isinstance(model, OfflinePolicyModel)))
     graph.add_node(
         "run_tools",
         ToolNode(

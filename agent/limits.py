@@ -1,4 +1,5 @@
-"""Per-conversation message rate limit: a flood from one resident cannot starve the others.
+"""Limits: a per-conversation message rate (a flood from one resident cannot starve the others)
+and the turn gate (how many turns work at once in this process).
 
 The window counts *distinct* platform message ids, so WeChat's retries of one MsgId (up to four
 pushes) never push a resident over the limit. With Redis configured the window is a sorted set
@@ -7,9 +8,16 @@ shared by every API worker; in the embedded profile it lives in this process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import heapq
+import itertools
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from tools.errors import RateLimited
@@ -76,3 +84,78 @@ class MessageRateLimiter:
     async def close(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()
+
+
+@dataclass
+class _Slot:
+    gate: TurnGate
+    held: bool = True
+
+
+_current_slot: ContextVar[_Slot | None] = ContextVar("warmline_turn_slot", default=None)
+
+
+class TurnGate:
+    """At most ``size`` turns do their CPU and database work at once; the others wait here.
+
+    Without it the midnight surge queued in the database pool instead, whose 30 s timeout turned
+    the wait into 500s and lost late WeChat replies (evals/load/run.py, 1,000 residents). A turn
+    steps out while it awaits a remote model (``stepped_out``): those seconds are the endpoint's,
+    not this process's. A turn stepping back in goes before turns that have not started, so
+    admitted work finishes first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = size
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        await self._acquire(priority=1)
+        slot = _Slot(self)
+        token = _current_slot.set(slot)
+        try:
+            yield
+        finally:
+            _current_slot.reset(token)
+            if slot.held:
+                self._release()
+
+    async def _acquire(self, *, priority: int) -> None:
+        if self._free > 0:  # a free slot means nobody waits: a release hands slots to waiters first
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # granted just as it was cancelled: pass the slot on
+            raise
+
+    def _release(self) -> None:
+        while self._waiting:
+            *_, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)  # the slot passes straight to the next waiter
+                return
+        self._free += 1
+
+
+@contextlib.asynccontextmanager
+async def stepped_out() -> AsyncIterator[None]:
+    """Leave the current turn's slot while awaiting something slow that is not our CPU."""
+    slot = _current_slot.get()
+    if slot is None or not slot.held:
+        yield
+        return
+    slot.held = False
+    slot.gate._release()
+    try:
+        yield
+    finally:
+        await slot.gate._acquire(priority=0)
+        slot.held = True

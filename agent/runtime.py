@@ -24,7 +24,7 @@ from agent.context import Classifier, TurnContext, make_turn_config
 from agent.guard import strip_foreign_links
 from agent.inbound import AgentReply, InboundMessage
 from agent.knowledge import note_knowledge_gap
-from agent.limits import MessageRateLimiter
+from agent.limits import MessageRateLimiter, TurnGate
 from agent.locks import TurnLocks
 from tools.context import ResidentContext, ToolDeps
 from tools.conversations.models import Message
@@ -54,6 +54,7 @@ class AgentRuntime:
     suggest: Suggest
     company_name: str = "供热公司"
     limiter: MessageRateLimiter | None = None
+    gate: TurnGate | None = None
 
     def warm_up(self, *, search: Callable[[str], Any] | None = None) -> None:
         """Load lazily built models now, so the first resident after a restart is not the slow one
@@ -77,7 +78,12 @@ class AgentRuntime:
         if self.limiter is not None:
             await self.limiter.admit(inbound.conversation_id, inbound.external_id)
         async with self.locks.hold(inbound.conversation_id):
-            return await self._turn(inbound)
+            if self.gate is None:
+                return await self._turn(inbound)
+            # Inside the conversation's lock: one resident's burst waits on its own lock, not on
+            # slots that everyone else needs.
+            async with self.gate.turn():
+                return await self._turn(inbound)
 
     async def _turn(self, inbound: InboundMessage) -> AgentReply:
         clock = self.deps.clock

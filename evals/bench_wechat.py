@@ -49,7 +49,7 @@ from starlette.routing import Route
 from wechatpy.crypto import WeChatCrypto
 
 import tools.models  # noqa: F401  (registers every table)
-from evals.load.traffic import http_clients
+from evals.load.traffic import http_clients, server_errors
 from evals.wechat_fake import FakeWeChatApi, ThreadedServer
 from tools.conversations.models import Message
 from tools.tickets.models import Ticket
@@ -325,23 +325,6 @@ def _db_counts(data_dir: Path, prefix: str) -> dict[str, int]:
     }
 
 
-def _server_errors(data_dir: Path, top: int = 5) -> dict[str, int]:
-    """What the service logged as errors, by the last line of each traceback (before the log goes)."""
-    counts: Counter[str] = Counter()
-    lines = (data_dir / "serve.log").read_text(encoding="utf-8", errors="replace").splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith("Traceback"):
-            tail = next((ln for ln in lines[index + 1 :] if ln and not ln.startswith((" ", "Traceback"))), "")
-            counts[tail[:160]] += 1
-        elif '"level": "error"' in line:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            counts[str(record.get("exception", record.get("event", "")))[-160:]] += 1
-    return dict(counts.most_common(top))
-
-
 async def run(args: argparse.Namespace) -> int:
     root = Path(tempfile.mkdtemp(prefix="wl-bench-wechat-"))
     data_dir = root / "data"
@@ -400,7 +383,7 @@ async def run(args: argparse.Namespace) -> int:
         and not b["push_errors"]
     )
     print("(b) retries:", json.dumps(b, ensure_ascii=False), flush=True)
-    errors = _server_errors(data_dir)
+    errors = server_errors(data_dir / "serve.log")
     if errors:
         print("server errors (most frequent last lines):", json.dumps(errors, ensure_ascii=False), flush=True)
     shutil.rmtree(root, ignore_errors=True)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Consumption caps per conversation: messages a resident may send per minute, and their length.
     chat_rate_per_minute: int = Field(default=20, ge=1)
     max_input_chars: int = Field(default=2000, ge=1)
+    # Turns one process works on at once (agent/limits.TurnGate); the rest wait their turn in order.
+    turn_concurrency: int = Field(default=8, ge=1)
     reply_link_hosts: list[str] = Field(
         default_factory=list,
         description="hosts bot replies may link to (subdomains included); other links are removed",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -7,13 +8,17 @@ from langchain_core.messages import SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from agent.context import turn_context
+from agent.limits import stepped_out
 from agent.prompts.system import render_system_prompt
 from agent.state import ConversationState
 
 HISTORY_WINDOW = 24
 
 
-def make_call_model(model: Runnable | BaseChatModel) -> Any:
+def make_call_model(model: Runnable | BaseChatModel, *, remote: bool = True) -> Any:
+    """``remote``: the model is an endpoint the turn waits for, so the turn leaves its slot in the
+    turn gate meanwhile; the offline policy is this process's own CPU and keeps it."""
+
     async def call_model(state: ConversationState, config: RunnableConfig) -> dict[str, Any]:
         """One model step over the recent history; the model decides on tool calls or a reply."""
         ctx = turn_context(config)
@@ -32,7 +37,8 @@ def make_call_model(model: Runnable | BaseChatModel) -> Any:
             },
         )
         history = _recent(state["messages"])
-        response = await model.ainvoke([system, *history], config)
+        async with stepped_out() if remote else contextlib.nullcontext():
+            response = await model.ainvoke([system, *history], config)
         return {"messages": [response], "steps": state.get("steps", 0) + 1}
 
     return call_model

@@ -49,6 +49,7 @@ from evals.load.traffic import (
     Sample,
     WeChatPeer,
     http_clients,
+    server_errors,
     web_resident,
     wechat_resident,
 )
@@ -57,6 +58,7 @@ from tools.conversations.models import Message
 from tools.crm.models import Account, Resident
 
 TOKEN = "warmline-load"
+STALLED_S = 60.0  # the drain gives up after this long without a single new answer or late reply
 APP_ID = "wx00000000load0000"
 
 
@@ -188,11 +190,15 @@ async def drain(database_url: str, samples: list[Sample], api: FakeWeChatApi, ti
     """Wait until the backlog is answered and every late WeChat reply went out (or ``timeout``)."""
     expected = _expected(samples)
     late_owed = sum(s.reply_kind == "success" for s in samples if s.channel == "wechat" and s.ok)
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    started = moved = time.monotonic()
+    progress: tuple[int, int] | None = None
+    while time.monotonic() - started < timeout and time.monotonic() - moved < STALLED_S:
         stored, replies = await asyncio.to_thread(_books, database_url)
-        if not _unanswered(expected, stored, replies) and len(_late_replies(api)) >= late_owed:
+        now = (_unanswered(expected, stored, replies), len(_late_replies(api)))
+        if not now[0] and now[1] >= late_owed:
             break
+        if now != progress:
+            progress, moved = now, time.monotonic()
         await asyncio.sleep(1.0)
     return time.monotonic() - started
 
@@ -296,10 +302,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 [_warmline(), "demo", "--no-serve"], env=env, check=True, stdout=subprocess.DEVNULL
             )
         port = args.port
+        log = (workdir / "serve.log").open("w")
         server = subprocess.Popen(
             [_warmline(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             base = f"http://127.0.0.1:{port}"
@@ -317,6 +325,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         report = summarise(samples, wall)
         report["drain_s"] = round(drained, 1)
         report["integrity"] = audit(database_url, samples, wechat_api)
+        log.close()
+        if errors := server_errors(workdir / "serve.log"):
+            report["server_errors"] = errors
         if args.samples:
             report["latencies_ms"] = {
                 channel: [round(s.seconds * 1000, 1) for s in samples if s.channel == channel]

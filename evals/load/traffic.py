@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import xmltodict
@@ -168,3 +171,20 @@ async def web_resident(
                 Sample("web", time.perf_counter() - started, 0, type(error).__name__, msg_id=client_id)
             )
     return samples
+
+
+def server_errors(log: Path, top: int = 5) -> dict[str, int]:
+    """What the service logged as errors, by the last line of each traceback (before the log goes)."""
+    counts: Counter[str] = Counter()
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            tail = next((ln for ln in lines[index + 1 :] if ln and not ln.startswith((" ", "Traceback"))), "")
+            counts[tail[:160]] += 1
+        elif '"level": "error"' in line:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            counts[str(record.get("exception", record.get("event", "")))[-160:]] += 1
+    return dict(counts.most_common(top))
