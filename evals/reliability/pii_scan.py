@@ -40,8 +40,11 @@ from tools.masking import mask_id_card, mask_phone
 # Logs quote bytes (``b'\xe7\xa0\x8113987654321'``) and escaped JSON (``"\u780113987654321"``): a
 # digit that ends an escape sequence does not make the number part of a longer run.
 _AFTER_ESCAPE = r"(?<=\\x[0-9a-fA-F]{2})|(?<=\\u[0-9a-fA-F]{4})"
+# Not inside a longer letter-and-digit token: a hex id such as ``97d5f089f15146848948d4c0`` holds
+# ``15146848948`` (a random message id failed the PII test that way).
 MOBILE = re.compile(
-    rf"(?:(?<!\d)|{_AFTER_ESCAPE})(?:\+?86[ -]?)?(1[3-9]\d)[ -]?(\d{{4}})[ -]?(\d{{4}})(?!\d)"
+    rf"(?:(?<![0-9A-Za-z])|{_AFTER_ESCAPE})(?:\+?86[ -]?)?"
+    r"(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![0-9A-Za-z])"
 )
 ID_CARD = re.compile(
     rf"(?:(?<![0-9A-Za-z])|{_AFTER_ESCAPE})(\d{{6}})(\d{{4}})(\d{{2}})(\d{{2}})(\d{{3}})([\dXx])(?![0-9A-Za-z])"
