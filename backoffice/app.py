@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -104,9 +105,15 @@ def create_app(
             await _warm_routes(app)
             if scheduler:
                 scheduler.start()
+            # WeChat pushes a crash left half-done (answered "success", reply never sent).
+            replay = asyncio.create_task(wechat.replay_journal(app.state), name="wechat-journal-replay")
+            app.state.wechat_replay = replay
             try:
                 yield
             finally:
+                replay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await replay
                 if scheduler:
                     await scheduler.stop()
                 await events.close()

@@ -10,7 +10,9 @@ placeholder write, and the passive answer, for 8 s.
 A retried push carries the same MsgId, which the agent runtime turns into the earlier answer
 instead of a second turn. When that earlier answer went out late, the retry gets "success" so it is
 not shown twice: the late decision is marked (Redis when configured, else in memory) before
-"success" is sent, and the outbox row of the late reply keeps it durably.
+"success" is sent, and the outbox row of the late reply keeps it durably. Before "success" the push
+is also journaled on disk (channels/wechat/journal.py), and replayed at start if the process died
+before its reply reached the outbox.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select, update
+from wechatpy import parse_message
 
 from agent.inbound import InboundMessage
 from channels.deps import AgentDep, ChannelServicesDep
+from channels.wechat.journal import InboundJournal
 from channels.wechat.media import store_picture
 from channels.wechat.protocol import (
     MAX_BODY,
@@ -55,6 +59,7 @@ log = get_logger(__name__)
 # for the event loop before the handler starts: under a saturated CPU (evals/bench_wechat, 4,000
 # pushes) that was up to 0.85 s, so 1.5 s of the window are left outside.
 PASSIVE_WAIT_S = 3.5
+JOURNAL_WAIT_S = 0.5  # the most the journal write may add to a "success"
 LATE_MARK_TTL_S = 3600  # WeChat retries within ~15 s; later the outbox row answers
 WELCOME = (
     "欢迎关注恒暖热力！我是暖线小助手，暖气不热、漏水报修、缴费、报停、查进度都可以直接发消息问我。\n"
@@ -157,8 +162,16 @@ async def receive(
         )
         text = None if late_before else outcome.text
     else:
-        # Marked before "success" goes out, so a retry of this MsgId never shows the reply twice.
+        # Marked before "success" goes out, so a retry of this MsgId never shows the reply twice,
+        # and journaled, so a crash before the reply is out does not lose the message.
         await marks.first_time(external_id, time.time())
+        try:  # shielded: a write still under way when the cap passes still lands
+            await asyncio.wait_for(
+                asyncio.shield(_journal(request).record(message, external_id=external_id)),
+                timeout=JOURNAL_WAIT_S,
+            )
+        except (OSError, TimeoutError):
+            log.exception("wechat_journal_write_failed")
         pending = request.app.state.__dict__.setdefault("wechat_pending", set())
         late = asyncio.create_task(
             _deliver_late(
@@ -291,23 +304,29 @@ async def _went_out_late(services: Any, external_id: str) -> bool:
 async def _deliver_late(
     work: asyncio.Task[Outcome], services: Any, delivery: Any, *, openid: str, external_id: str
 ) -> None:
-    """Record the slow task's reply in the outbox, then try it at once.
-
-    A replayed duplicate sends nothing (the original push owns the reply); a turn a human agent owns
-    has nothing to say. The outbox row's dedupe key is the MsgId's, so two late paths of one message
-    cannot both send, and a retry after a restart still finds that the reply went out late.
-    """
+    """Send the slow task's reply once it is there. A replayed duplicate sends nothing (the original
+    push owns the reply); a turn a human agent owns has nothing to say."""
     try:
         outcome = await work
     except Exception:
         log.exception("wechat_turn_failed")
         return
-    if outcome.duplicate or not outcome.text:
-        return
+    if not outcome.duplicate:
+        await _send_late(outcome, services, delivery, openid=openid, external_id=external_id)
+
+
+async def _send_late(
+    outcome: Outcome, services: Any, delivery: Any, *, openid: str, external_id: str
+) -> bool:
+    """Record the reply in the outbox, then try it at once. The row's dedupe key is the MsgId's, so
+    two late paths of one message cannot both send, and a retry after a restart still finds that the
+    reply went out late. False when there was nothing to send or another path recorded it."""
+    if not outcome.text:
+        return False
     key = _late_key(external_id)
     async with transaction(services.sessions) as session:
         if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
-            return  # another push of this MsgId recorded it
+            return False
         row = await enqueue(
             session,
             clock=services.clock,
@@ -318,12 +337,51 @@ async def _deliver_late(
             dedupe_key=key,
         )
         row_id = row.id
-    if delivery is None:
-        return
-    try:
-        await delivery.deliver_now(row_id)
-    except Exception:  # the row stays pending: the delivery job picks it up
-        log.exception("wechat_late_reply_send_failed", outbox_id=row_id)
+    if delivery is not None:
+        try:
+            await delivery.deliver_now(row_id)
+        except Exception:  # the row stays pending: the delivery job picks it up
+            log.exception("wechat_late_reply_send_failed", outbox_id=row_id)
+    return True
+
+
+def _journal(request: Request) -> InboundJournal:
+    journal = getattr(request.app.state, "wechat_journal", None)
+    if journal is None:
+        journal = request.app.state.wechat_journal = journal_of(request.app.state.services.settings)
+    return journal
+
+
+def journal_of(settings: Any) -> InboundJournal:
+    return InboundJournal(settings.data_dir / "wechat-journal")
+
+
+async def replay_journal(state: Any) -> int:
+    """At start: finish every journaled push whose late reply never made it to the outbox (the
+    process died first). Returns how many replies this sent. Called by the app's lifespan."""
+    journal = journal_of(state.services.settings)
+    await asyncio.to_thread(journal.prune)
+    sent = 0
+    for entry in await asyncio.to_thread(journal.entries):
+        if not entry.xml or await _went_out_late(state.services, entry.external_id):
+            continue
+        try:
+            message = parse_message(entry.xml)
+            outcome = await _handle(message, state.services, state.agent, entry.external_id)
+            # A duplicate here is the answer the dead process stored but never sent: send it now.
+            if await _send_late(
+                outcome,
+                state.services,
+                getattr(state, "delivery", None),
+                openid=entry.openid,
+                external_id=entry.external_id,
+            ):
+                sent += 1
+        except Exception:  # one bad entry must not stop the others
+            log.exception("wechat_journal_replay_failed", external_id=entry.external_id)
+    if sent:
+        log.info("wechat_journal_replayed", sent=sent)
+    return sent
 
 
 async def _binding(services: Any, openid: str, bind: re.Match[str] | None) -> str:

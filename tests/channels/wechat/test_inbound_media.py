@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from wechatpy import parse_message
 from wechatpy.messages import ImageMessage, LocationMessage, VoiceMessage
 
+from backoffice.app import create_app
 from tests.channels.wechat.conftest import http_client
 from tests.channels.wechat.test_official_account import signed_query
 from tools.conversations.models import Message
@@ -176,3 +177,30 @@ async def test_a_database_queue_before_the_turn_does_not_hold_the_passive_answer
     assert openid == "oWX_media_queued" and reply
     stored = await _resident_message(sessions, "wx:7102")
     assert stored is not None and stored.meta.get("reply_id")
+
+
+async def test_a_push_answered_success_survives_a_crash_before_its_reply_and_is_finished_at_start(
+    slow_app, wx_settings, clock, sessions, shared_classifier, wechat_api
+) -> None:
+    """WeChat never repeats a push it got "success" for: the journal is what brings it back."""
+    xml = push_xml("text", "7103", openid="oWX_media_crash", Content="暖气费多少钱一平")
+    async with http_client(slow_app) as client:
+        assert (await _post(client, xml)).text == "success"
+    # The process dies: the turn and its late reply never finish.
+    for task in list(slow_app.state.wechat_pending):
+        task.cancel()
+    await asyncio.sleep(0.1)
+    assert wechat_api.sent_texts() == [] and await _late_rows(sessions) == []
+
+    restarted = create_app(wx_settings, clock=clock, classifier=shared_classifier, run_jobs=False)
+    async with restarted.router.lifespan_context(restarted):
+        await asyncio.wait_for(restarted.state.wechat_replay, timeout=30)
+    ((openid, reply),) = wechat_api.sent_texts()
+    assert openid == "oWX_media_crash" and reply
+    stored = await _resident_message(sessions, "wx:7103")
+    assert stored.meta.get("reply_id")
+    # A second restart finds the reply in the outbox and sends nothing more.
+    again = create_app(wx_settings, clock=clock, classifier=shared_classifier, run_jobs=False)
+    async with again.router.lifespan_context(again):
+        assert await asyncio.wait_for(again.state.wechat_replay, timeout=30) == 0
+    assert len(wechat_api.sent_texts()) == 1
