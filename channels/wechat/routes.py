@@ -294,11 +294,12 @@ def _late_marks(request: Request) -> OnceKeys:
 
 
 async def _went_out_late(services: Any, external_id: str) -> bool:
-    key = _late_key(external_id)
     async with services.sessions() as session:
-        return (
-            await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None
-        )
+        return await _late_row(session, _late_key(external_id)) is not None
+
+
+async def _late_row(session: Any, key: str) -> str | None:
+    return await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
 
 
 async def _deliver_late(
@@ -325,7 +326,7 @@ async def _send_late(
         return False
     key = _late_key(external_id)
     async with transaction(services.sessions) as session:
-        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        if await _late_row(session, key):
             return False
         row = await enqueue(
             session,

@@ -12,7 +12,8 @@ through gzip; files that look binary (a NUL byte early on) are skipped.
 
 What counts as a hit:
 
-- a mobile number: ``1[3-9]`` and nine more digits, not inside a longer run of digits, also
+- a mobile number: ``1[3-9]`` and nine more digits, not inside a longer run of digits or letters
+  (a hex id holds such runs), also
   written ``+86 139 1234 5678`` / ``139-1234-5678`` (masking must catch those spellings too), and
   also right after an escape sequence (a logged ``repr`` of bytes, JSON with ``\\uXXXX``);
 - an ID card number (GB 11643-1999): 17 digits and a check character, not inside a longer run of
